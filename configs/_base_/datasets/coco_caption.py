@@ -1,0 +1,24 @@
+# COCO Karpathy test split, mmpretrain `COCOCaption` format:
+#   data/coco/annotations/coco_karpathy_test.json     [{image, caption, ...}]
+#   data/coco/annotations/coco_karpathy_test_gt.json  COCO-format captions
+#   data/coco/val2014/COCO_val2014_*.jpg
+data_root = 'data/coco'
+
+test_dataloader = dict(
+    batch_size=8,
+    num_workers=2,
+    dataset=dict(
+        type='COCOCaption',
+        data_root=data_root,
+        ann_file='annotations/coco_karpathy_test.json',
+    ),
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    persistent_workers=False,
+)
+
+test_evaluator = dict(
+    type='COCOCaption',
+    ann_file=f'{data_root}/annotations/coco_karpathy_test_gt.json',
+)
+
+test_cfg = dict(type='TestLoop')

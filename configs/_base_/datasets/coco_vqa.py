@@ -1,0 +1,23 @@
+# VQAv2 val, official format:
+#   data/coco/annotations/v2_OpenEnded_mscoco_val2014_questions.json
+#   data/coco/annotations/v2_mscoco_val2014_annotations.json
+#   data/coco/val2014/COCO_val2014_*.jpg
+data_root = 'data/coco'
+
+test_dataloader = dict(
+    batch_size=8,
+    num_workers=2,
+    dataset=dict(
+        type='COCOVQA',
+        data_root=data_root,
+        data_prefix='val2014',
+        question_file='annotations/v2_OpenEnded_mscoco_val2014_questions.json',
+        ann_file='annotations/v2_mscoco_val2014_annotations.json',
+    ),
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    persistent_workers=False,
+)
+
+test_evaluator = dict(type='VQAAcc')
+
+test_cfg = dict(type='TestLoop')

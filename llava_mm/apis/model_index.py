@@ -1,0 +1,77 @@
+"""The model index: names, configs and weights of the released models."""
+import fnmatch
+import os.path as osp
+from functools import lru_cache
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import yaml
+
+
+def package_root() -> Path:
+    """Folder holding ``configs/`` and ``model-index.yml``.
+
+    The repository root for a source checkout or editable install, else the
+    copy that ``setup.py`` places in ``llava_mm/.mim``.
+    """
+    here = Path(__file__).resolve().parents[1]
+    for root in (here.parent, here / '.mim'):
+        if (root / 'model-index.yml').is_file():
+            return root
+    raise FileNotFoundError(
+        'Cannot find model-index.yml next to the llava_mm package or in '
+        'llava_mm/.mim; reinstall llava_mm (`pip install -e .`).')
+
+
+@lru_cache()
+def load_model_index() -> Dict[str, dict]:
+    """All models of the index, by name.
+
+    Returns:
+        dict: name -> entry with absolute ``Config`` and ``Weights``.
+    """
+    root = package_root()
+    index = yaml.safe_load((root / 'model-index.yml').read_text())
+    models = {}
+    for meta in index['Import']:
+        for entry in yaml.safe_load((root / meta).read_text())['Models']:
+            entry = dict(entry)
+            entry['Config'] = str(root / entry['Config'])
+            weights = entry.get('Weights')
+            if weights and not weights.startswith(('http://', 'https://')):
+                entry['Weights'] = str(root / weights)
+            models[entry['Name']] = entry
+    return models
+
+
+def list_models(pattern: Optional[str] = None) -> List[str]:
+    """Names of the models in the index.
+
+    Args:
+        pattern (str, optional): Shell-style filter, e.g. ``'*vqa'``;
+            ``'llava'`` alone matches names containing it.
+
+    Returns:
+        list[str]: Sorted names.
+    """
+    names = sorted(load_model_index())
+    if pattern is None:
+        return names
+    if not any(c in pattern for c in '*?['):
+        pattern = f'*{pattern}*'
+    return [n for n in names if fnmatch.fnmatch(n, pattern)]
+
+
+def model_entry(name: str) -> dict:
+    """The index entry of ``name`` with a helpful error for a typo."""
+    models = load_model_index()
+    if name not in models:
+        close = [n for n in models if name.split('_')[0] in n] or sorted(
+            models)
+        raise ValueError(f'Unknown model {name!r}. Known models: {close}. '
+                         'A config file path works too.')
+    return models[name]
+
+
+def is_config_path(name: str) -> bool:
+    return name.endswith('.py') and osp.isfile(name)

@@ -1,0 +1,113 @@
+"""Builders for the tokenizer and the language model from config dicts.
+
+They wrap transformers' ``AutoTokenizer`` and ``AutoModelForCausalLM`` so that
+the config keeps mmpretrain's field names (``type='AutoTokenizer',
+name_or_path=...``) and so that a name that cannot be fetched (offline, a typo)
+fails with one paragraph saying what to do instead of a hub traceback.
+"""
+from typing import Optional
+
+import torch
+from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+
+from llava_mm.registry import MODELS, TOKENIZER
+
+
+class WeightsUnavailableError(RuntimeError):
+    """A tokenizer, config or checkpoint could not be fetched or read."""
+
+
+def unavailable(what: str, source: str, option: str,
+                err: BaseException) -> WeightsUnavailableError:
+    """Make the one-paragraph error for something that could not be loaded.
+
+    Args:
+        what (str): What was being loaded, e.g. ``'tokenizer'``.
+        source (str): The hub name, path or URL that failed.
+        option (str): The config key or argument that points at it.
+        err (BaseException): The original error (summarised on one line).
+
+    Returns:
+        WeightsUnavailableError: The error to raise ``from err``.
+    """
+    first = str(err).strip().splitlines()[0] if str(err).strip() else ''
+    return WeightsUnavailableError(
+        f'Could not load the {what} from {source!r} '
+        f'({type(err).__name__}: {first[:300]}). This machine may be offline '
+        'or the name may be wrong. Download it on a machine with network '
+        'access (for a hub name: `huggingface-cli download NAME --local-dir '
+        'DIR`) and point the config at the local copy, e.g. '
+        f'`--cfg-options {option}=/path/to/local` on the command line or '
+        f'`get_model(..., {option.split(".")[-1]}=...)` in Python.')
+
+
+def _tokenizer(name_or_path: str, **kwargs):
+    try:
+        return AutoTokenizer.from_pretrained(name_or_path, **kwargs)
+    except (OSError, ValueError) as e:
+        raise unavailable('tokenizer', name_or_path,
+                          'model.tokenizer.name_or_path', e) from e
+
+
+TOKENIZER.register_module(name='AutoTokenizer', module=_tokenizer)
+
+
+def lang_config(name_or_path: Optional[str] = None,
+                config: Optional[dict] = None):
+    """Resolve a language-model config.
+
+    Args:
+        name_or_path (str, optional): Hub name or directory with a
+            ``config.json``.
+        config (dict, optional): Inline config (``model_type`` plus fields);
+            with ``name_or_path`` it overrides the fetched fields.
+
+    Returns:
+        transformers.PretrainedConfig: The config.
+    """
+    config = dict(config or {})
+    if name_or_path is None:
+        if 'model_type' not in config:
+            raise ValueError('lang_encoder needs `name_or_path` or an inline '
+                             '`config` with a `model_type`.')
+        return AutoConfig.for_model(**config)
+    try:
+        return AutoConfig.from_pretrained(name_or_path, **config)
+    except (OSError, ValueError) as e:
+        raise unavailable('language-model config', name_or_path,
+                          'model.lang_encoder.name_or_path', e) from e
+
+
+def _causal_lm(name_or_path: Optional[str] = None,
+               config: Optional[dict] = None,
+               attn_implementation: str = 'sdpa',
+               load_pretrained: bool = False,
+               dtype: Optional[torch.dtype] = None):
+    """Build a causal LM; weights come from the LLaVA checkpoint later.
+
+    Args:
+        name_or_path (str, optional): Hub name or directory.
+        config (dict, optional): Inline config or overrides.
+        attn_implementation (str): ``'sdpa'`` (default), ``'eager'`` or
+            ``'flash_attention_2'``.
+        load_pretrained (bool): Load the LM's own weights (to start training
+            from a base LLM). Defaults to False: the LLaVA file has them.
+        dtype (torch.dtype, optional): Parameter dtype.
+
+    Returns:
+        transformers.PreTrainedModel: The causal LM.
+    """
+    cfg = lang_config(name_or_path, config)
+    if load_pretrained:
+        try:
+            return AutoModelForCausalLM.from_pretrained(
+                name_or_path, config=cfg, dtype=dtype,
+                attn_implementation=attn_implementation)
+        except OSError as e:
+            raise unavailable('language-model weights', name_or_path,
+                              'model.lang_encoder.name_or_path', e) from e
+    return AutoModelForCausalLM.from_config(
+        cfg, dtype=dtype, attn_implementation=attn_implementation)
+
+
+MODELS.register_module(name='AutoModelForCausalLM', module=_causal_lm)

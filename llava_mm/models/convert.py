@@ -1,0 +1,211 @@
+"""Key mappings from transformers / original LLaVA layouts to OpenMMLab's.
+
+Every function works tensor by tensor over a lazy reader, so a converter
+never holds more than the output state dict (one copy of the weights).
+"""
+import json
+import os.path as osp
+import re
+from glob import glob
+from typing import Callable, Dict, Iterator, Optional, Tuple
+
+import torch
+
+LM = 'model.lang_encoder.'
+VISION = 'model.vision_tower.'
+
+
+def iter_checkpoint_dir(src: str) -> Iterator[Tuple[str, Callable]]:
+    """Yield ``(key, load_fn)`` for every tensor of a transformers directory.
+
+    Reads ``*.safetensors`` lazily (one tensor at a time) or memory-maps
+    ``pytorch_model*.bin`` files.
+
+    Args:
+        src (str): A directory saved with ``save_pretrained``.
+
+    Yields:
+        tuple: The key and a function returning its tensor.
+    """
+    st = sorted(glob(osp.join(src, '*.safetensors')))
+    if st:
+        from safetensors import safe_open
+        for path in st:
+            # Kept open: the loaders below read from it on demand.
+            f = safe_open(path, framework='pt')
+            for k in f.keys():
+                yield k, (lambda f=f, k=k: f.get_tensor(k))
+        return
+    bins = sorted(glob(osp.join(src, 'pytorch_model*.bin')))
+    if not bins:
+        raise FileNotFoundError(
+            f'No *.safetensors or pytorch_model*.bin files in {src}.')
+    for path in bins:
+        sd = torch.load(path, map_location='cpu', mmap=True,
+                        weights_only=True)
+        for k in list(sd):
+            yield k, (lambda sd=sd, k=k: sd[k])
+
+
+def clip_vision_key(key: str) -> Optional[str]:
+    """Map a transformers CLIP vision key (after ``vision_model.``).
+
+    Returns:
+        str | None: The OpenMMLab key, or None for a tensor LLaVA does not
+        use (``post_layernorm``, ``position_ids``).
+    """
+    rules = [
+        (r'^embeddings\.class_embedding$', 'cls_token'),
+        (r'^embeddings\.patch_embedding\.', 'patch_embed.projection.'),
+        (r'^embeddings\.position_embedding\.weight$', 'pos_embed'),
+        (r'^pre_layrnorm\.', 'pre_norm.'),
+        (r'^encoder\.layers\.(\d+)\.layer_norm1\.', r'layers.\1.ln1.'),
+        (r'^encoder\.layers\.(\d+)\.layer_norm2\.', r'layers.\1.ln2.'),
+        (r'^encoder\.layers\.(\d+)\.self_attn\.out_proj\.',
+         r'layers.\1.attn.proj.'),
+        (r'^encoder\.layers\.(\d+)\.self_attn\.([qkv])_proj\.',
+         r'layers.\1.attn.\2_proj.'),
+        (r'^encoder\.layers\.(\d+)\.mlp\.fc1\.', r'layers.\1.ffn.layers.0.0.'),
+        (r'^encoder\.layers\.(\d+)\.mlp\.fc2\.', r'layers.\1.ffn.layers.1.'),
+    ]
+    if key.startswith('post_layernorm') or key.endswith('position_ids'):
+        return None
+    for pattern, repl in rules:
+        if re.match(pattern, key):
+            return re.sub(pattern, repl, key)
+    raise KeyError(f'Unknown CLIP vision key {key!r}.')
+
+
+def convert_clip_vision(items: Iterator[Tuple[str, Callable]],
+                        prefix: str) -> Dict[str, torch.Tensor]:
+    """Convert CLIP vision tensors under ``prefix`` to OpenMMLab layout.
+
+    q/k/v projections are concatenated into ``attn.qkv``; the class and
+    position embeddings get their leading batch dims.
+
+    Args:
+        items: ``(key, load_fn)`` pairs (other keys are ignored).
+        prefix (str): E.g. ``'vision_tower.vision_model.'``.
+
+    Returns:
+        dict: Keys relative to the vision tower.
+    """
+    out, qkv = {}, {}
+    for key, load in items:
+        if not key.startswith(prefix):
+            continue
+        new = clip_vision_key(key[len(prefix):])
+        if new is None:
+            continue
+        m = re.match(r'^layers\.(\d+)\.attn\.([qkv])_proj\.(weight|bias)$',
+                     new)
+        if m:
+            qkv.setdefault((m.group(1), m.group(3)), {})[m.group(2)] = load()
+            continue
+        t = load()
+        if new == 'cls_token':
+            t = t.reshape(1, 1, -1)
+        elif new == 'pos_embed':
+            t = t.unsqueeze(0)
+        out[new] = t
+    for (layer, kind), parts in qkv.items():
+        out[f'layers.{layer}.attn.qkv.{kind}'] = torch.cat(
+            [parts['q'], parts['k'], parts['v']])
+    return out
+
+
+# transformers' LLaVA: both the on-disk names and the names of >= 4.52.
+_HF_LM = [
+    (r'^(model\.)?language_model\.model\.', LM + 'model.'),
+    (r'^model\.language_model\.', LM + 'model.'),
+    (r'^language_model\.lm_head\.', LM + 'lm_head.'),
+    (r'^lm_head\.', LM + 'lm_head.'),
+    (r'^(model\.)?multi_modal_projector\.linear_1\.',
+     LM + 'model.mm_projector.0.'),
+    (r'^(model\.)?multi_modal_projector\.linear_2\.',
+     LM + 'model.mm_projector.2.'),
+]
+
+
+def convert_llava_hf(src: str,
+                     vocab_size: Optional[int] = None
+                     ) -> Dict[str, torch.Tensor]:
+    """A transformers ``LlavaForConditionalGeneration`` dir -> our layout.
+
+    Args:
+        src (str): The directory (``config.json`` and weights).
+        vocab_size (int, optional): Text vocabulary to keep. Defaults to
+            ``image_token_id`` from the config: llava-hf puts ``<image>``,
+            ``<pad>`` and padding rows after the text vocabulary.
+
+    Returns:
+        dict: OpenMMLab-layout state dict, vision tower included.
+    """
+    with open(osp.join(src, 'config.json')) as f:
+        config = json.load(f)
+    if config.get('model_type') != 'llava':
+        raise ValueError(f'{src}/config.json has model_type '
+                         f'{config.get("model_type")!r}, expected "llava".')
+    layer = config.get('vision_feature_layer', -2)
+    strategy = config.get('vision_feature_select_strategy', 'default')
+    if not isinstance(layer, int) or strategy != 'default':
+        raise ValueError(
+            'Only a single vision_feature_layer with the "default" select '
+            f'strategy (CLS dropped) is LLaVA v1/v1.5; got {layer!r}, '
+            f'{strategy!r}.')
+    if vocab_size is None:
+        vocab_size = config.get('image_token_id',
+                                config.get('image_token_index'))
+    items = list(iter_checkpoint_dir(src))
+    vision_prefix = next(
+        (p for p in ('model.vision_tower.vision_model.',
+                     'vision_tower.vision_model.', 'model.vision_tower.',
+                     'vision_tower.')
+         if any(k.startswith(p) for k, _ in items)), None)
+    if vision_prefix is None:
+        raise KeyError(f'No CLIP vision tower keys in {src}.')
+    out = {VISION + k: v
+           for k, v in convert_clip_vision(items, vision_prefix).items()}
+    for key, load in items:
+        if key.startswith(vision_prefix):
+            continue
+        for pattern, repl in _HF_LM:
+            if re.match(pattern, key):
+                new = re.sub(pattern, repl, key)
+                break
+        else:
+            raise KeyError(f'Unknown key {key!r} in {src}.')
+        t = load()
+        if new.endswith(('embed_tokens.weight', 'lm_head.weight')):
+            t = t[:vocab_size].clone()
+        out[new] = t
+    return out
+
+
+def convert_llava_original(src: str,
+                           clip_dir: str) -> Dict[str, torch.Tensor]:
+    """An original LLaVA (liuhaotian) dir plus a CLIP dir -> our layout.
+
+    Args:
+        src (str): e.g. a download of ``liuhaotian/llava-v1.5-7b``: a
+            ``LlamaForCausalLM`` state dict with ``model.mm_projector.*``.
+        clip_dir (str): A transformers CLIP (or CLIPVision) model dir, e.g.
+            ``openai/clip-vit-large-patch14-336``.
+
+    Returns:
+        dict: OpenMMLab-layout state dict, vision tower included.
+    """
+    out = {}
+    for key, load in iter_checkpoint_dir(src):
+        if key.startswith('model.vision_tower.') or key.endswith(
+                'rotary_emb.inv_freq'):
+            continue  # the tower comes from clip_dir
+        if not key.startswith(('model.', 'lm_head.')):
+            raise KeyError(f'Unknown key {key!r} in {src}.')
+        out[LM + key] = load()
+    vision = convert_clip_vision(iter_checkpoint_dir(clip_dir),
+                                 'vision_model.')
+    if not vision:
+        raise KeyError(f'No vision_model.* keys in {clip_dir}.')
+    out.update({VISION + k: v for k, v in vision.items()})
+    return out

@@ -1,0 +1,424 @@
+"""The LLaVA model: CLIP ViT -> projector -> LLaMA, in mmpretrain's layout.
+
+Submodule paths match the OpenMMLab checkpoints, so their state dicts load
+with no renaming::
+
+    model.vision_tower.*                   VisionTransformer (OpenMMLab keys)
+    model.lang_encoder.model.*             transformers LlamaModel
+    model.lang_encoder.model.mm_projector  Linear (v1) / Linear-GELU-Linear
+    model.lang_encoder.lm_head             output head
+
+The prompt is cut at ``<image>``; every text chunk is tokenised on its own
+(the first one with BOS), as the official ``tokenizer_image_token`` does, and
+the image's patch features are spliced in where ``<image>`` stood.
+"""
+from collections import Counter
+from typing import Dict, List, Optional
+
+import torch
+from mmengine.model import BaseModel
+from mmpretrain.structures import DataSample
+from torch import nn
+
+from llava_mm.registry import MODELS, TOKENIZER
+from .builders import _causal_lm  # noqa: F401  (registers the builders)
+from .sequence import build_multimodal_batch
+
+IMAGE_TOKEN = '<image>'
+IMAGE_TOKEN_INDEX = -200  # placeholder id, as in the official LLaVA
+DEFAULT_CAPTION_PROMPT = 'Provide a one-sentence caption for the provided image.'
+
+
+def build_projector(in_dims: int, out_dims: int, depth: int) -> nn.Module:
+    """LLaVA's projector: one Linear (v1) or Linear-(GELU-Linear)*(d-1)."""
+    if depth == 0:
+        return nn.Identity()
+    if depth == 1:
+        return nn.Linear(in_dims, out_dims)
+    modules = [nn.Linear(in_dims, out_dims)]
+    for _ in range(depth - 1):
+        modules += [nn.GELU(), nn.Linear(out_dims, out_dims)]
+    return nn.Sequential(*modules)
+
+
+class LlavaModules(nn.Module):
+    """Holds the submodules at the checkpoint's key paths."""
+
+    def __init__(self, vision_tower: nn.Module, lang_encoder: nn.Module,
+                 projector: nn.Module) -> None:
+        super().__init__()
+        self.vision_tower = vision_tower
+        self.lang_encoder = lang_encoder
+        self.lang_encoder.model.add_module('mm_projector', projector)
+
+
+@MODELS.register_module()
+class Llava(BaseModel):
+    """LLaVA for captioning and VQA, trainable, faithful to the official one.
+
+    Args:
+        vision_encoder (dict): Config of the vision tower
+            (:class:`VisionTransformer`).
+        lang_encoder (dict): Config of the language model
+            (``type='AutoModelForCausalLM', name_or_path=...`` and/or
+            ``config=dict(model_type='llama', ...)``).
+        tokenizer (dict): Config of the tokenizer.
+        mm_hidden_size (int): Width of the vision features.
+        prompt_tmpl (str): Prompt with one ``<image>`` and optionally
+            ``{question}``.
+        task (str): ``'caption'`` or ``'vqa'``.
+        use_im_patch (bool): Add ``<im_patch>`` to the tokenizer (old LLaVA
+            checkpoints). Defaults to False.
+        use_im_start_end (bool): Add ``<im_start>``/``<im_end>`` to the
+            tokenizer (LLaVA v1). Defaults to False.
+        mm_vision_select_layer (int): Which ViT hidden state to read, as in
+            the official LLaVA (-2: the penultimate block's output). Blocks
+            after it are neither built nor run. Defaults to -2.
+        mm_proj_depth (int): Projector depth. Defaults to 1.
+        generation_cfg (dict): Defaults for ``generate``.
+        caption_prompt (str): The question put in ``{question}`` for
+            captioning when none is given.
+        freeze_vision (bool): Freeze the vision tower. Defaults to True.
+        freeze_projector (bool): Freeze the projector. Defaults to False.
+        freeze_lm (bool): Freeze the language model. Defaults to False.
+        load_lang_pretrained (bool): Load the LM's own weights at build.
+        data_preprocessor (dict, optional): Defaults to
+            :class:`MultiModalDataPreprocessor`.
+        init_cfg (dict, optional): mmengine init config.
+    """
+
+    support_tasks = ('caption', 'vqa')
+
+    def __init__(self,
+                 vision_encoder: dict,
+                 lang_encoder: dict,
+                 tokenizer: dict,
+                 mm_hidden_size: int,
+                 prompt_tmpl: str,
+                 task: str = 'caption',
+                 use_im_patch: bool = False,
+                 use_im_start_end: bool = False,
+                 mm_vision_select_layer: int = -2,
+                 mm_proj_depth: int = 1,
+                 generation_cfg: Optional[dict] = None,
+                 caption_prompt: str = DEFAULT_CAPTION_PROMPT,
+                 freeze_vision: bool = True,
+                 freeze_projector: bool = False,
+                 freeze_lm: bool = False,
+                 load_lang_pretrained: bool = False,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        data_preprocessor = dict(data_preprocessor or {})
+        data_preprocessor.setdefault('type', 'MultiModalDataPreprocessor')
+        super().__init__(init_cfg=init_cfg,
+                         data_preprocessor=MODELS.build(data_preprocessor))
+        if task not in self.support_tasks:
+            raise ValueError(f'Unsupported task {task!r}; use one of '
+                             f'{self.support_tasks}.')
+        if prompt_tmpl.count(IMAGE_TOKEN) != 1:
+            raise ValueError(
+                f'prompt_tmpl must contain "{IMAGE_TOKEN}" exactly once (it '
+                'marks where the image features go); got '
+                f'{prompt_tmpl.count(IMAGE_TOKEN)} in {prompt_tmpl!r}.')
+        self.task = task
+        self.prompt_tmpl = prompt_tmpl
+        self.caption_prompt = caption_prompt
+        self.generation_cfg = dict(generation_cfg or {})
+        self.mm_vision_select_layer = mm_vision_select_layer
+
+        self.tokenizer = TOKENIZER.build(tokenizer)
+        extra = (['<im_patch>'] if use_im_patch else []) + \
+            (['<im_start>', '<im_end>'] if use_im_start_end else [])
+        if extra:
+            self.tokenizer.add_tokens(extra, special_tokens=True)
+
+        vision_encoder = dict(vision_encoder)
+        n_layers = self._num_vision_layers(vision_encoder,
+                                           mm_vision_select_layer)
+        vision_encoder['num_layers_to_build'] = n_layers
+        vision_tower = MODELS.build(vision_encoder)
+
+        lang_encoder = dict(lang_encoder)
+        lang_encoder.setdefault('load_pretrained', load_lang_pretrained)
+        lm = MODELS.build(lang_encoder)
+        # Grow the vocabulary only for the tokens LLaVA adds (v1); a
+        # tokenizer that already knows extra tokens (llava-hf's <image>,
+        # <pad>) does not change the checkpoint's vocabulary size.
+        if extra:
+            need = max(self.tokenizer.convert_tokens_to_ids(extra)) + 1
+            if need > lm.config.vocab_size:
+                lm.resize_token_embeddings(need, mean_resizing=False)
+        projector = build_projector(mm_hidden_size, lm.config.hidden_size,
+                                    mm_proj_depth)
+        self.model = LlavaModules(vision_tower, lm, projector)
+        self.set_trainable(freeze_vision, freeze_projector, freeze_lm)
+
+    @staticmethod
+    def _num_vision_layers(cfg: dict, select_layer: int) -> int:
+        arch = cfg.get('arch', 'l')
+        total = (MODELS.get(cfg.get('type', 'VisionTransformer')).arch_zoo[
+            arch] if isinstance(arch, str) else arch)['num_layers']
+        # hidden_states has total + 1 entries: the embedding, then each block.
+        n = select_layer if select_layer >= 0 else total + 1 + select_layer
+        if not 0 <= n <= total:
+            raise ValueError(f'mm_vision_select_layer={select_layer} is out '
+                             f'of range for a {total}-layer vision tower.')
+        return n
+
+    def set_trainable(self, freeze_vision: bool, freeze_projector: bool,
+                      freeze_lm: bool) -> None:
+        """Set ``requires_grad`` per part (LLaVA stage-1/stage-2 recipes).
+
+        Args:
+            freeze_vision (bool): Freeze the vision tower.
+            freeze_projector (bool): Freeze the projector.
+            freeze_lm (bool): Freeze the language model (not the projector).
+        """
+        self.freeze_vision = freeze_vision
+        self.model.vision_tower.requires_grad_(not freeze_vision)
+        self.model.lang_encoder.requires_grad_(not freeze_lm)
+        self.projector.requires_grad_(not freeze_projector)
+
+    def init_weights(self) -> None:
+        """Random init of the parts transformers does not initialise."""
+        self.model.vision_tower.init_weights()
+
+    @property
+    def projector(self) -> nn.Module:
+        return self.model.lang_encoder.model.mm_projector
+
+    @property
+    def lang_encoder(self) -> nn.Module:
+        return self.model.lang_encoder
+
+    # ------------------------------------------------------------------ text
+    def format_prompt(self, question: Optional[str] = None) -> str:
+        """Fill the template.
+
+        Args:
+            question (str, optional): The question, or for captioning a
+                custom instruction. Captioning defaults to
+                ``caption_prompt``.
+
+        Returns:
+            str: The prompt with ``<image>`` still in it.
+        """
+        if question is None:
+            if self.task == 'vqa' and '{question}' in self.prompt_tmpl:
+                raise ValueError('A VQA model needs a question.')
+            question = self.caption_prompt
+        elif '{question}' not in self.prompt_tmpl:
+            raise ValueError(
+                'This model\'s prompt_tmpl has no "{question}" placeholder, '
+                'so a custom prompt cannot be used; add one to prompt_tmpl.')
+        return self.prompt_tmpl.replace('{question}', question)
+
+    def tokenize_prompt(self, prompt: str) -> List[int]:
+        """Token ids of a prompt, ``IMAGE_TOKEN_INDEX`` where the image goes.
+
+        Args:
+            prompt (str): Text with one ``<image>``.
+
+        Returns:
+            list[int]: BOS, the ids before the image, -200, the ids after.
+        """
+        before, after = prompt.split(IMAGE_TOKEN)
+        tok = self.tokenizer
+        ids = tok(before, add_special_tokens=False).input_ids
+        if tok.bos_token_id is not None:
+            ids = [tok.bos_token_id] + ids
+        return ids + [IMAGE_TOKEN_INDEX] + tok(
+            after, add_special_tokens=False).input_ids
+
+    def target_ids(self, text: str) -> List[int]:
+        """Ids of an answer the model is trained to produce, EOS last."""
+        ids = self.tokenizer(text, add_special_tokens=False).input_ids
+        return ids + [self.tokenizer.eos_token_id]
+
+    def _sample_question(self, sample: Optional[DataSample]) -> Optional[str]:
+        return None if sample is None else sample.get('question')
+
+    def _sample_target(self, sample: DataSample) -> str:
+        key = 'gt_caption' if self.task == 'caption' else 'gt_answer'
+        target = sample.get(key)
+        if target is None:
+            raise KeyError(f'Training a {self.task} model needs "{key}" in '
+                           'every data sample.')
+        if isinstance(target, str):
+            return target
+        if self.task == 'caption':
+            return target[0]
+        return Counter(target).most_common(1)[0][0]
+
+    # ----------------------------------------------------------------- image
+    def encode_images(self, images: torch.Tensor) -> torch.Tensor:
+        """Projected patch features.
+
+        Args:
+            images (torch.Tensor): (B, 3, H, W) normalised images.
+
+        Returns:
+            torch.Tensor: (B, N, D_lm), CLS dropped.
+        """
+        tower = self.model.vision_tower
+        dtype = tower.cls_token.dtype
+        with torch.set_grad_enabled(torch.is_grad_enabled()
+                                    and not self.freeze_vision):
+            feats = tower(images.to(dtype))[:, 1:]  # (B, N, C_vis)
+        proj_dtype = next(self.projector.parameters()).dtype
+        return self.projector(feats.to(proj_dtype))
+
+    # --------------------------------------------------------------- forward
+    def forward(self,
+                images: torch.Tensor,
+                data_samples: Optional[List[DataSample]] = None,
+                mode: str = 'loss'):
+        """mmengine's entry point.
+
+        Args:
+            images (torch.Tensor): (B, 3, H, W) normalised images.
+            data_samples (list[DataSample], optional): Questions, targets.
+            mode (str): ``'loss'``, ``'predict'`` or ``'tensor'`` (logits).
+
+        Returns:
+            dict | list[DataSample] | torch.Tensor: Losses, predictions or
+            logits (B, L, V).
+        """
+        if mode == 'loss':
+            return self.loss(images, data_samples)
+        if mode == 'predict':
+            return self.predict(images, data_samples)
+        if mode == 'tensor':
+            batch = self.build_batch(images, data_samples)
+            return self.lang_encoder(
+                inputs_embeds=batch['inputs_embeds'],
+                attention_mask=batch['attention_mask'],
+                position_ids=batch['position_ids']).logits
+        raise RuntimeError(f'Invalid mode "{mode}".')
+
+    def build_batch(self,
+                    images: torch.Tensor,
+                    data_samples: Optional[List[DataSample]],
+                    with_targets: bool = False,
+                    padding_side: str = 'left') -> Dict[str, torch.Tensor]:
+        """Prompt (and target) ids plus image features -> padded embeddings.
+
+        Args:
+            images (torch.Tensor): (B, 3, H, W).
+            data_samples (list[DataSample], optional): Per-sample questions.
+            with_targets (bool): Append target ids and build labels.
+            padding_side (str): ``'left'`` for generation, ``'right'`` for
+                training.
+
+        Returns:
+            dict: ``inputs_embeds`` (B, L, D), ``attention_mask`` (B, L),
+            ``position_ids`` (B, L) and, with targets, ``labels`` (B, L).
+        """
+        samples = data_samples or [None] * images.shape[0]
+        prompts = [self.tokenize_prompt(self.format_prompt(
+            self._sample_question(s))) for s in samples]
+        targets = [self.target_ids(self._sample_target(s))
+                   for s in samples] if with_targets else None
+        image_feats = self.encode_images(images)
+        return build_multimodal_batch(
+            self.lang_encoder.get_input_embeddings(), prompts, image_feats,
+            IMAGE_TOKEN_INDEX, targets=targets, padding_side=padding_side,
+            max_positions=getattr(self.lang_encoder.config,
+                                  'max_position_embeddings', None))
+
+    def loss(self, images: torch.Tensor,
+             data_samples: List[DataSample]) -> Dict[str, torch.Tensor]:
+        """Causal-LM loss on the answer tokens (and EOS) only.
+
+        Args:
+            images (torch.Tensor): (B, 3, H, W).
+            data_samples (list[DataSample]): With ``gt_caption`` or
+                ``gt_answer`` (and ``question`` for VQA).
+
+        Returns:
+            dict: ``{'loss': tensor}``.
+        """
+        batch = self.build_batch(images, data_samples, with_targets=True,
+                                 padding_side='right')
+        out = self.lang_encoder(
+            inputs_embeds=batch['inputs_embeds'],
+            attention_mask=batch['attention_mask'],
+            position_ids=batch['position_ids'],
+            labels=batch['labels'])
+        return {'loss': out.loss}
+
+    @torch.no_grad()
+    def generate(self,
+                 images: torch.Tensor,
+                 data_samples: Optional[List[DataSample]] = None,
+                 **generation_cfg) -> torch.Tensor:
+        """Generate token ids (prompt and image prefilled in one pass).
+
+        Args:
+            images (torch.Tensor): (B, 3, H, W).
+            data_samples (list[DataSample], optional): ``question`` per
+                sample for VQA or custom caption prompts.
+            **generation_cfg: Overrides of ``generation_cfg``, any argument
+                of transformers' ``generate``.
+
+        Returns:
+            torch.Tensor: (B, T) new token ids, padded after EOS.
+        """
+        cfg = {**self.generation_cfg, **generation_cfg}
+        cfg.setdefault('max_new_tokens', 32)
+        cfg.setdefault('do_sample', False)
+        batch = self.build_batch(images, data_samples)
+        max_pos = getattr(self.lang_encoder.config,
+                          'max_position_embeddings', None)
+        total = batch['inputs_embeds'].shape[1] + cfg['max_new_tokens']
+        if max_pos is not None and total > max_pos:
+            raise ValueError(
+                f'Prompt ({batch["inputs_embeds"].shape[1]} positions with '
+                f'the image) plus max_new_tokens={cfg["max_new_tokens"]} is '
+                f'{total}, more than the model\'s context of {max_pos}. '
+                'Shorten the prompt or lower max_new_tokens.')
+        tok = self.tokenizer
+        cfg.setdefault('eos_token_id', tok.eos_token_id)
+        cfg.setdefault('pad_token_id', tok.pad_token_id
+                       if tok.pad_token_id is not None else tok.eos_token_id)
+        return self.lang_encoder.generate(
+            inputs_embeds=batch['inputs_embeds'],
+            attention_mask=batch['attention_mask'], **cfg)
+
+    def predict(self,
+                images: torch.Tensor,
+                data_samples: Optional[List[DataSample]] = None,
+                **generation_cfg) -> List[DataSample]:
+        """Generate captions or answers.
+
+        Args:
+            images (torch.Tensor): (B, 3, H, W).
+            data_samples (list[DataSample], optional): ``question`` per
+                sample for VQA or custom caption prompts.
+            **generation_cfg: Overrides of ``generation_cfg``.
+
+        Returns:
+            list[DataSample]: With ``pred_caption`` or ``pred_answer`` set.
+        """
+        out = self.generate(images, data_samples, **generation_cfg)
+        texts = [t.strip() for t in self.tokenizer.batch_decode(
+            out, skip_special_tokens=True)]
+        if data_samples is None:
+            data_samples = [DataSample() for _ in texts]
+        field = 'pred_caption' if self.task == 'caption' else 'pred_answer'
+        for text, sample in zip(texts, data_samples):
+            sample.set_field(text, field)
+        return data_samples
+
+    def extra_repr(self) -> str:
+        return (f'task={self.task!r}, '
+                f'mm_vision_select_layer={self.mm_vision_select_layer}')
+
+
+def num_params(model: nn.Module) -> int:
+    """Number of parameters (for the model table)."""
+    return sum(p.numel() for p in model.parameters())
+
+
+__all__ = ['Llava', 'LlavaModules', 'build_projector', 'IMAGE_TOKEN_INDEX',
+           'num_params']

@@ -1,0 +1,212 @@
+"""Load OpenMMLab LLaVA checkpoints without a second copy in memory.
+
+The model is built on the meta device (no random init of 7B parameters),
+the checkpoint is opened with ``torch.load(mmap=True)`` and each tensor is
+cast to the requested dtype as it is assigned. A file whose keys or shapes do
+not match the config fails loudly, naming the first offending key.
+"""
+import os
+import os.path as osp
+import re
+from typing import Dict, Optional
+
+import torch
+from mmengine.logging import print_log
+from torch import nn
+
+from .builders import unavailable
+
+VISION_PREFIX = 'model.vision_tower.'
+# Keys a released vision file may hold that LLaVA never uses: the final norm
+# (ln1, applied after the last block) and a classification head.
+_UNUSED_VISION = re.compile(r'^(ln1\.|head\.|pre_logits|proj$)')
+
+
+def resolve_file(path_or_url: str, option: str) -> str:
+    """Local path of a checkpoint; URLs go through torch's download cache.
+
+    Args:
+        path_or_url (str): A path or an http(s) URL.
+        option (str): The argument name pointing at it, for the error.
+
+    Returns:
+        str: A local file path.
+    """
+    if re.match(r'^https?://', path_or_url):
+        from torch.hub import download_url_to_file, get_dir
+        dst = osp.join(get_dir(), 'checkpoints', osp.basename(path_or_url))
+        if not osp.isfile(dst):
+            os.makedirs(osp.dirname(dst), exist_ok=True)
+            try:
+                download_url_to_file(path_or_url, dst, progress=True)
+            except Exception as e:  # urllib raises many types offline
+                raise unavailable('checkpoint', path_or_url, option,
+                                  e) from e
+        return dst
+    if not osp.isfile(path_or_url):
+        raise FileNotFoundError(
+            f'Checkpoint not found: {path_or_url}. Pass an existing file '
+            f'with {option}=PATH.')
+    return path_or_url
+
+
+def read_state_dict(path: str) -> Dict[str, torch.Tensor]:
+    """Memory-map a ``.pth`` (or read a ``.safetensors``) state dict.
+
+    mmengine's ``{'state_dict': ...}`` wrapper is unwrapped.
+
+    Args:
+        path (str): Local file.
+
+    Returns:
+        dict: Name -> tensor (backed by the file where possible).
+    """
+    if path.endswith('.safetensors'):
+        from safetensors.torch import load_file
+        return load_file(path)
+    try:
+        ckpt = torch.load(path, map_location='cpu', mmap=True,
+                          weights_only=True)
+    except RuntimeError:
+        # Old (non-zip) serialisation cannot be mmap'd.
+        ckpt = torch.load(path, map_location='cpu', weights_only=True)
+    for key in ('state_dict', 'model', 'module'):
+        if isinstance(ckpt, dict) and isinstance(ckpt.get(key), dict):
+            ckpt = ckpt[key]
+    if not isinstance(ckpt, dict):
+        raise ValueError(f'{path} does not hold a state dict.')
+    return ckpt
+
+
+def vision_state_dict(path: str, num_built: int) -> Dict[str, torch.Tensor]:
+    """Read a vision-tower file in OpenMMLab ``VisionTransformer`` layout.
+
+    Strips ``backbone.``; drops blocks past the ones built and the unused
+    final norm/head, saying so.
+
+    Args:
+        path (str): Local file.
+        num_built (int): Blocks the model builds.
+
+    Returns:
+        dict: Keys relative to the vision tower.
+    """
+    out, dropped = {}, []
+    for k, v in read_state_dict(path).items():
+        k = re.sub(r'^backbone\.', '', k)
+        m = re.match(r'^layers\.(\d+)\.', k)
+        if (m and int(m.group(1)) >= num_built) or _UNUSED_VISION.match(k):
+            dropped.append(k)
+            continue
+        out[k] = v
+    if dropped:
+        print_log(
+            f'Vision checkpoint {osp.basename(path)}: {len(dropped)} tensors '
+            f'not used by LLaVA were skipped (blocks >= {num_built}, final '
+            'norm/head).', logger='current')
+    return out
+
+
+def check_state_dict(model: nn.Module, state: Dict[str, torch.Tensor],
+                     source: str) -> None:
+    """Raise unless ``state`` has exactly the model's keys and shapes.
+
+    Args:
+        model (nn.Module): The target.
+        state (dict): The checkpoint tensors.
+        source (str): File name(s), for the message.
+    """
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    if missing or unexpected:
+        parts = []
+        if missing:
+            parts.append(f'{len(missing)} missing (first: {missing[:3]})')
+        if unexpected:
+            parts.append(f'{len(unexpected)} unexpected (first: '
+                         f'{unexpected[:3]})')
+        raise KeyError(
+            f'Checkpoint {source} does not match the model config: '
+            f'{"; ".join(parts)}. Check that the config (v1 vs v1.5, '
+            'mm_proj_depth, vision_encoder) belongs to this checkpoint and '
+            'that the vision weights are given (vision_encoder.pretrained).')
+    for k, ref in expected.items():
+        if tuple(state[k].shape) != tuple(ref.shape):
+            raise ValueError(
+                f'Checkpoint {source} does not match the model config at '
+                f'{k!r}: checkpoint shape {tuple(state[k].shape)}, model '
+                f'shape {tuple(ref.shape)}. Check the config\'s sizes (e.g. '
+                'vocabulary, hidden size, image size) against the file.')
+
+
+def _materialise_buffers(model: nn.Module) -> None:
+    """Recompute non-persistent buffers left on the meta device.
+
+    Only rotary-embedding tables (``inv_freq``) exist in these models; they
+    are rebuilt from the module's config, exactly as at construction.
+    """
+    for name, module in model.named_modules():
+        metas = [n for n, b in module.named_buffers(recurse=False)
+                 if b.is_meta]
+        if not metas:
+            continue
+        if not (type(module).__name__.endswith('RotaryEmbedding')
+                and hasattr(module, 'config')):
+            raise RuntimeError(f'Buffers {metas} of {name} were not in the '
+                               'checkpoint and cannot be recomputed.')
+        with torch.device('cpu'):
+            fresh = type(module)(config=module.config)
+        for n, b in fresh.named_buffers(recurse=False):
+            module._buffers[n] = b
+
+
+def load_llava_checkpoint(model: nn.Module,
+                          checkpoint: str,
+                          vision_checkpoint: Optional[str] = None,
+                          dtype: Optional[torch.dtype] = None) -> None:
+    """Load an OpenMMLab LLaVA checkpoint (plus vision file) into ``model``.
+
+    Works for a model built on the meta device (tensors are assigned, not
+    copied) or a materialised one.
+
+    Args:
+        model (Llava): The model.
+        checkpoint (str): Path/URL of the LLaVA file (LM + projector, and
+            possibly the vision tower under ``model.vision_tower.``).
+        vision_checkpoint (str, optional): Path/URL of the vision file, used
+            when ``checkpoint`` has no vision keys.
+        dtype (torch.dtype, optional): Cast floating tensors to it.
+    """
+    path = resolve_file(checkpoint, 'pretrained')
+    state = dict(read_state_dict(path))
+    sources = osp.basename(path)
+    if not any(k.startswith(VISION_PREFIX) for k in state):
+        if vision_checkpoint is None:
+            raise KeyError(
+                f'{sources} has no vision-tower weights and the config names '
+                'no vision file: set model.vision_encoder.pretrained.')
+        vpath = resolve_file(vision_checkpoint,
+                             'model.vision_encoder.pretrained')
+        n_built = len(model.model.vision_tower.layers)
+        for k, v in vision_state_dict(vpath, n_built).items():
+            state[VISION_PREFIX + k] = v
+        sources += f' + {osp.basename(vpath)}'
+    else:
+        n_built = len(model.model.vision_tower.layers)
+        for k in [k for k in state if k.startswith(VISION_PREFIX)]:
+            m = re.match(r'^layers\.(\d+)\.', k[len(VISION_PREFIX):])
+            if m and int(m.group(1)) >= n_built:
+                del state[k]
+    # Rotary tables are recomputed, never read (older files may hold them).
+    state = {k: v for k, v in state.items()
+             if not k.endswith('rotary_emb.inv_freq')}
+    check_state_dict(model, state, sources)
+    if dtype is not None:
+        state = {k: v.to(dtype) if v.is_floating_point() else v
+                 for k, v in state.items()}
+    model.load_state_dict(state, strict=True, assign=True)
+    _materialise_buffers(model)
+    lm = model.model.lang_encoder
+    if getattr(lm.config, 'tie_word_embeddings', False):
+        lm.tie_weights()

@@ -1,0 +1,140 @@
+"""Tiny, offline stand-ins for the real models: tokenizers, configs, weights.
+
+Used by the tests, the benchmark's smoke mode and the shipped small model. A
+tiny model has exactly the real architecture classes and key layout, only
+smaller.
+"""
+import copy
+from typing import Iterable, Optional
+
+
+V15_SYSTEM = ('A chat between a curious human and an artificial intelligence '
+              'assistant. The assistant gives helpful, detailed, and polite '
+              "answers to the human's questions.")
+
+_BASE_CORPUS = [
+    V15_SYSTEM,
+    'USER: ASSISTANT: Provide a one-sentence caption for the provided image.',
+    'Answer the question using a single word or phrase.',
+    'What is in the image? How many objects are there? Is there a red '
+    'circle? What colour is the square on the left? yes no one two three',
+    'a photo of a cat and a dog sitting on a blanket next to a window.',
+]
+
+
+def train_tokenizer(out_dir: str,
+                    texts: Optional[Iterable[str]] = None,
+                    vocab_size: int = 300) -> str:
+    """Train a byte-level BPE tokenizer and save it for ``AutoTokenizer``.
+
+    Special tokens ``<unk>`` (0), ``<s>`` (1, BOS), ``</s>`` (2, EOS), like
+    LLaMA's. No token is added automatically; a word alone gets a leading
+    space marker, as LLaMA's tokenizer gives it.
+
+    Args:
+        out_dir (str): Where to save.
+        texts (Iterable[str], optional): Training text; defaults to a small
+            corpus of LLaVA prompts.
+        vocab_size (int): Vocabulary size, special tokens included.
+
+    Returns:
+        str: ``out_dir``.
+    """
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+    from tokenizers.trainers import BpeTrainer
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE(unk_token='<unk>'))
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=True)
+    tok.decoder = decoders.ByteLevel()
+    trainer = BpeTrainer(
+        vocab_size=vocab_size, special_tokens=['<unk>', '<s>', '</s>'],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False)
+    tok.train_from_iterator(list(texts or _BASE_CORPUS), trainer=trainer)
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok, unk_token='<unk>', bos_token='<s>',
+        eos_token='</s>', clean_up_tokenization_spaces=False)
+    fast.save_pretrained(out_dir)
+    return out_dir
+
+
+def tiny_text_config(vocab_size: int, **overrides) -> dict:
+    """A tiny LLaMA config dict (``model_type='llama'``)."""
+    cfg = dict(model_type='llama', vocab_size=vocab_size, hidden_size=64,
+               intermediate_size=128, num_hidden_layers=2,
+               num_attention_heads=4, num_key_value_heads=4,
+               max_position_embeddings=512, rms_norm_eps=1e-5,
+               rope_theta=10000.0, bos_token_id=1, eos_token_id=2,
+               tie_word_embeddings=False)
+    cfg.update(overrides)
+    return cfg
+
+
+def tiny_vision_arch(**overrides) -> dict:
+    """A tiny ViT arch for :class:`VisionTransformer`."""
+    arch = dict(embed_dims=32, num_layers=3, num_heads=4,
+                feedforward_channels=64)
+    arch.update(overrides)
+    return arch
+
+
+def tiny_llava_model_cfg(tokenizer_dir: str,
+                         vocab_size: int,
+                         img_size: int = 28,
+                         patch_size: int = 14,
+                         mm_proj_depth: int = 2,
+                         task: str = 'caption',
+                         text_overrides: Optional[dict] = None,
+                         vision_overrides: Optional[dict] = None) -> dict:
+    """A ``model`` config dict for a tiny LLaVA-1.5-style model.
+
+    Args:
+        tokenizer_dir (str): Tokenizer directory.
+        vocab_size (int): LM vocabulary size.
+        img_size (int): Image size.
+        patch_size (int): Patch size.
+        mm_proj_depth (int): Projector depth.
+        task (str): ``'caption'`` or ``'vqa'``.
+        text_overrides (dict, optional): LLaMA config overrides.
+        vision_overrides (dict, optional): ViT arch overrides.
+
+    Returns:
+        dict: The ``model`` field of a config.
+    """
+    arch = tiny_vision_arch(**(vision_overrides or {}))
+    tmpl = f'{V15_SYSTEM} USER: <image>\n{{question}} ASSISTANT:'
+    if task == 'vqa':
+        tmpl = (f'{V15_SYSTEM} USER: <image>\n{{question}}\nAnswer the '
+                'question using a single word or phrase. ASSISTANT:')
+    return dict(
+        type='Llava',
+        tokenizer=dict(type='AutoTokenizer', name_or_path=tokenizer_dir),
+        vision_encoder=dict(
+            type='VisionTransformer', arch=copy.deepcopy(arch),
+            patch_size=patch_size, img_size=img_size, pre_norm=True,
+            norm_cfg=dict(type='LN', eps=1e-5),
+            layer_cfgs=dict(act_cfg=dict(type='QuickGELU')),
+            final_norm=False, out_type='raw'),
+        mm_hidden_size=arch['embed_dims'],
+        mm_proj_depth=mm_proj_depth,
+        mm_vision_select_layer=-2,
+        lang_encoder=dict(
+            type='AutoModelForCausalLM',
+            config=tiny_text_config(vocab_size, **(text_overrides or {}))),
+        task=task,
+        prompt_tmpl=tmpl,
+        generation_cfg=dict(max_new_tokens=20),
+        data_preprocessor=dict(type='MultiModalDataPreprocessor'),
+    )
+
+
+def tiny_test_pipeline(img_size: int = 28) -> list:
+    """The v1.5 test pipeline at a tiny size."""
+    return [
+        dict(type='LoadImage'),
+        dict(type='PadToSquare'),
+        dict(type='CLIPResizeCrop', scale=img_size),
+        dict(type='PackInputs',
+             meta_keys=['image_id', 'question_id', 'question']),
+    ]

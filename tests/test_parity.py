@@ -1,0 +1,153 @@
+"""Our model equals transformers' LlavaForConditionalGeneration on the same
+weights (converted with tools/model_converters/llava_hf_to_mm.py)."""
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+from mmpretrain.structures import DataSample
+from PIL import Image
+
+from llava_mm import get_model
+from llava_mm.apis.inference import _test_pipeline
+from llava_mm.models import IMAGE_TOKEN_INDEX
+from llava_mm.testing import (tiny_llava_model_cfg, tiny_test_pipeline,
+                              tiny_text_config)
+
+TEXT_VOCAB = 300
+IMAGE_TOKEN_ID = 300  # llava-hf puts <image> right after the text vocab
+HF_VOCAB = 320  # padded, as llava-hf pads to a multiple of 64
+IMG = 28
+N_PATCHES = (IMG // 14)**2
+
+
+def make_hf_llava(out_dir: str, seed: int = 0):
+    """A random tiny LlavaForConditionalGeneration saved in llava-hf
+    layout."""
+    from transformers import (CLIPVisionConfig, LlamaConfig, LlavaConfig,
+                              LlavaForConditionalGeneration)
+    torch.manual_seed(seed)
+    text = tiny_text_config(HF_VOCAB)
+    text.pop('model_type')
+    config = LlavaConfig(
+        vision_config=CLIPVisionConfig(
+            hidden_size=32, intermediate_size=64, num_hidden_layers=3,
+            num_attention_heads=4, image_size=IMG, patch_size=14,
+            hidden_act='quick_gelu', layer_norm_eps=1e-5, projection_dim=32),
+        text_config=LlamaConfig(**text),
+        image_token_id=IMAGE_TOKEN_ID,
+        vision_feature_layer=-2,
+        vision_feature_select_strategy='default',
+        projector_hidden_act='gelu')
+    model = LlavaForConditionalGeneration(config).eval()
+    # Sharpen the output distribution so greedy decoding is decided by
+    # margins far above float noise.
+    with torch.no_grad():
+        model.lm_head.weight.mul_(30)
+    model.save_pretrained(out_dir)
+    return model
+
+
+@pytest.fixture(scope='module')
+def hf_and_ours(tmp_path_factory, tokenizer_dir):
+    root = tmp_path_factory.mktemp('parity')
+    hf = make_hf_llava(str(root / 'hf'))
+    ckpt = str(root / 'llava_tiny.pth')
+    subprocess.run([
+        sys.executable, 'tools/model_converters/llava_hf_to_mm.py',
+        str(root / 'hf'), ckpt
+    ], check=True)
+    cfg = Config(dict(model=tiny_llava_model_cfg(tokenizer_dir, TEXT_VOCAB,
+                                                 img_size=IMG),
+                      test_pipeline=tiny_test_pipeline(IMG)))
+    ours = get_model(cfg, pretrained=ckpt, device='cpu', dtype='fp32')
+    return hf, ours
+
+
+def _batch(model, questions):
+    rng = np.random.default_rng(0)
+    sizes = [(40, 30), (25, 50)]
+    pipeline = _test_pipeline(model.cfg)
+    packed = []
+    for (h, w), q in zip(sizes, questions):
+        img = Image.fromarray(rng.integers(0, 255, (h, w, 3), np.uint8))
+        item = pipeline(dict(img=img))
+        item['data_samples'] = DataSample(metainfo=dict(question=q))
+        packed.append(item)
+    return model.data_preprocessor(pseudo_collate(packed), False)
+
+
+def _hf_inputs(model, data_samples, pad_id=0):
+    """The same prompts as llava-hf input ids: <image> expanded, left pad."""
+    seqs = []
+    for s in data_samples:
+        ids = model.tokenize_prompt(model.format_prompt(s.question))
+        cut = ids.index(IMAGE_TOKEN_INDEX)
+        seqs.append(ids[:cut] + [IMAGE_TOKEN_ID] * N_PATCHES + ids[cut + 1:])
+    L = max(map(len, seqs))
+    input_ids = torch.full((len(seqs), L), pad_id)
+    mask = torch.zeros(len(seqs), L, dtype=torch.long)
+    for i, s in enumerate(seqs):
+        input_ids[i, L - len(s):] = torch.tensor(s)
+        mask[i, L - len(s):] = 1
+    return input_ids, mask
+
+
+QUESTIONS = ['Provide a one-sentence caption for the provided image.',
+             'What is in the image? Answer with one word please.']
+
+
+def test_logits_match(hf_and_ours):
+    hf, ours = hf_and_ours
+    batch = _batch(ours, QUESTIONS)
+    logits = ours(batch['images'], batch['data_samples'], mode='tensor')
+    input_ids, mask = _hf_inputs(ours, batch['data_samples'])
+    assert logits.shape[:2] == input_ids.shape  # same sequence layout
+    with torch.no_grad():
+        ref = hf(input_ids=input_ids, attention_mask=mask,
+                 pixel_values=batch['images'],
+                 position_ids=(mask.cumsum(-1) - 1).clamp(min=0)).logits
+    valid = mask.bool()
+    assert logits.shape[-1] == TEXT_VOCAB
+    diff = (logits[valid] - ref[valid][:, :TEXT_VOCAB]).abs().max().item()
+    assert diff < 1e-4, diff
+
+
+def test_greedy_generation_matches(hf_and_ours):
+    hf, ours = hf_and_ours
+    batch = _batch(ours, QUESTIONS)
+    n = 24
+    mine = ours.generate(batch['images'], batch['data_samples'],
+                         max_new_tokens=n, min_new_tokens=n)
+    input_ids, mask = _hf_inputs(ours, batch['data_samples'])
+    with torch.no_grad():
+        ref = hf.generate(
+            input_ids=input_ids, attention_mask=mask,
+            pixel_values=batch['images'], max_new_tokens=n,
+            min_new_tokens=n, do_sample=False, eos_token_id=2,
+            pad_token_id=0,
+            suppress_tokens=list(range(TEXT_VOCAB, HF_VOCAB)))
+    ref = ref[:, input_ids.shape[1]:]
+    assert mine.shape == (2, n)
+    assert torch.equal(mine, ref), (mine, ref)
+    # Not a degenerate output (one token repeated), so equality means much.
+    assert len(set(mine.flatten().tolist())) > 4
+
+
+def test_batch_equals_single(hf_and_ours):
+    """A sample's output does not depend on the other prompts in its batch."""
+    _, ours = hf_and_ours
+    batch = _batch(ours, QUESTIONS)
+    both = ours.generate(batch['images'], batch['data_samples'],
+                         max_new_tokens=16, min_new_tokens=16)
+    for i in range(2):
+        alone = ours.generate(batch['images'][i:i + 1],
+                              batch['data_samples'][i:i + 1],
+                              max_new_tokens=16, min_new_tokens=16)
+        assert torch.equal(alone[0], both[i])
+    beams = ours.generate(batch['images'], batch['data_samples'],
+                          max_new_tokens=8, num_beams=3)
+    assert beams.shape[0] == 2

@@ -1,0 +1,35 @@
+"""Convert a transformers LlavaForConditionalGeneration directory (llava-hf
+layout) to one OpenMMLab-layout checkpoint that llava_mm loads.
+
+    python tools/model_converters/llava_hf_to_mm.py SRC_DIR DST.pth
+"""
+import argparse
+
+import torch
+
+from llava_mm.models.convert import convert_llava_hf
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument('src', help='transformers LLaVA directory')
+    parser.add_argument('dst', help='output .pth')
+    parser.add_argument('--vocab-size', type=int, default=None,
+                        help='text vocabulary to keep (default: the '
+                        "config's image_token_id)")
+    parser.add_argument('--dtype', choices=['fp16', 'bf16', 'fp32'],
+                        default=None, help='cast floating tensors')
+    args = parser.parse_args()
+    state = convert_llava_hf(args.src, args.vocab_size)
+    if args.dtype:
+        dtype = {'fp16': torch.float16, 'bf16': torch.bfloat16,
+                 'fp32': torch.float32}[args.dtype]
+        for k, v in state.items():
+            if v.is_floating_point():
+                state[k] = v.to(dtype)
+    torch.save(state, args.dst)
+    print(f'Wrote {len(state)} tensors to {args.dst}')
+
+
+if __name__ == '__main__':
+    main()
