@@ -46,7 +46,8 @@ LOOPS = Registry(
 HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='llava_mm')
 LOG_PROCESSORS = Registry(
     'log processor', parent=MMENGINE_LOG_PROCESSORS, scope='llava_mm')
-OPTIMIZERS = Registry('optimizer', parent=MMENGINE_OPTIMIZERS, scope='llava_mm')
+OPTIMIZERS = Registry(
+    'optimizer', parent=MMENGINE_OPTIMIZERS, scope='llava_mm')
 OPTIM_WRAPPERS = Registry(
     'optim wrapper', parent=MMENGINE_OPTIM_WRAPPERS, scope='llava_mm')
 OPTIM_WRAPPER_CONSTRUCTORS = Registry(

@@ -26,7 +26,8 @@ from .sequence import build_multimodal_batch
 
 IMAGE_TOKEN = '<image>'
 IMAGE_TOKEN_INDEX = -200  # placeholder id, as in the official LLaVA
-DEFAULT_CAPTION_PROMPT = 'Provide a one-sentence caption for the provided image.'
+DEFAULT_CAPTION_PROMPT = (
+    'Provide a one-sentence caption for the provided image.')
 
 
 def build_projector(in_dims: int, out_dims: int, depth: int) -> nn.Module:
@@ -238,17 +239,29 @@ class Llava(BaseModel):
     def _sample_question(self, sample: Optional[DataSample]) -> Optional[str]:
         return None if sample is None else sample.get('question')
 
-    def _sample_target(self, sample: DataSample) -> str:
-        key = 'gt_caption' if self.task == 'caption' else 'gt_answer'
-        target = sample.get(key)
-        if target is None:
-            raise KeyError(f'Training a {self.task} model needs "{key}" in '
+    @staticmethod
+    def _sample_target(sample: DataSample) -> str:
+        """The text a training sample teaches: its answer or its caption.
+
+        A sample with ``gt_answer`` (VQA; a list is reduced to its most
+        frequent / highest-weighted answer) is a VQA sample, else
+        ``gt_caption`` (a list gives its first caption). So one model can be
+        trained on a mix of both.
+        """
+        answer = sample.get('gt_answer')
+        if answer is not None:
+            if isinstance(answer, str):
+                return answer
+            weights = sample.get('gt_answer_weight')
+            if weights is not None:
+                return answer[max(range(len(answer)),
+                                  key=lambda i: weights[i])]
+            return Counter(answer).most_common(1)[0][0]
+        caption = sample.get('gt_caption')
+        if caption is None:
+            raise KeyError('Training needs "gt_caption" or "gt_answer" in '
                            'every data sample.')
-        if isinstance(target, str):
-            return target
-        if self.task == 'caption':
-            return target[0]
-        return Counter(target).most_common(1)[0][0]
+        return caption if isinstance(caption, str) else caption[0]
 
     # ----------------------------------------------------------------- image
     def encode_images(self, images: torch.Tensor) -> torch.Tensor:

@@ -152,8 +152,8 @@ class VisionTransformer(nn.Module):
             arch = self.arch_zoo[arch]
         if not pre_norm or final_norm or out_type != 'raw':
             raise ValueError(
-                'The LLaVA vision tower is a CLIP ViT: it needs pre_norm=True, '
-                "final_norm=False and out_type='raw' (got "
+                'The LLaVA vision tower is a CLIP ViT: it needs '
+                "pre_norm=True, final_norm=False and out_type='raw' (got "
                 f'pre_norm={pre_norm}, final_norm={final_norm}, '
                 f'out_type={out_type!r}).')
         norm_cfg = norm_cfg or dict(type='LN', eps=1e-5)
