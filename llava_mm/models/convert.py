@@ -203,9 +203,14 @@ def convert_llava_original(src: str,
         if not key.startswith(('model.', 'lm_head.')):
             raise KeyError(f'Unknown key {key!r} in {src}.')
         out[LM + key] = load()
-    vision = convert_clip_vision(iter_checkpoint_dir(clip_dir),
-                                 'vision_model.')
-    if not vision:
-        raise KeyError(f'No vision_model.* keys in {clip_dir}.')
+    items = list(iter_checkpoint_dir(clip_dir))
+    # A CLIPModel holds vision_model.* (and text_model.*); a CLIPVisionModel
+    # saved by transformers 5 holds the bare vision keys.
+    prefix = next((p for p in ('vision_model.', 'model.vision_model.', '')
+                   if any(k.startswith(p + 'embeddings.') for k, _ in items)),
+                  None)
+    if prefix is None:
+        raise KeyError(f'No CLIP vision keys (embeddings.*) in {clip_dir}.')
+    vision = convert_clip_vision(items, prefix)
     out.update({VISION + k: v for k, v in vision.items()})
     return out
