@@ -1,10 +1,10 @@
-# LLaVA-1.5 13B for VQAv2: the 7B VQA recipe with Vicuna-13B-v1.5.
-_base_ = ['./llava-7b-v1.5_vqa.py']
+_base_ = [
+    '../_base_/models/llava-13b-v1.5.py',
+    '../_base_/datasets/coco_vqa.py',
+    '../_base_/default_runtime.py',
+]
 model = dict(
-    tokenizer=dict(name_or_path='liuhaotian/llava-v1.5-13b'),
-    lang_encoder=dict(config=dict(
-        hidden_size=5120,
-        intermediate_size=13824,
-        num_hidden_layers=40,
-        num_attention_heads=40,
-        num_key_value_heads=40)))
+    task='vqa',
+    prompt_tmpl={{_base_.vqa_prompt_tmpl}},
+    generation_cfg=dict(max_new_tokens=128))
+test_dataloader = dict(dataset=dict(pipeline={{_base_.test_pipeline}}))
