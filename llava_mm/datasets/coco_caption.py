@@ -5,7 +5,7 @@ from typing import List, Sequence, Union
 from mmpretrain.datasets import COCOCaption as _MMPretrainCOCOCaption
 
 from llava_mm.registry import DATASETS
-from .coco_utils import (check_not_empty, describe, drop_missing_images,
+from .coco_utils import (NonEmptyMixin, describe, drop_missing_images,
                          image_id_of, load_json, require_keys)
 
 
@@ -21,7 +21,7 @@ def _int_id(value) -> int:
 
 
 @DATASETS.register_module()
-class COCOCaption(_MMPretrainCOCOCaption):
+class COCOCaption(NonEmptyMixin, _MMPretrainCOCOCaption):
     """COCO caption dataset (Karpathy split, mmpretrain format).
 
     The annotation file is a JSON list of
@@ -59,13 +59,6 @@ class COCOCaption(_MMPretrainCOCOCaption):
         super().__init__(data_root=data_root, ann_file=ann_file,
                          data_prefix=data_prefix, pipeline=pipeline,
                          **kwargs)
-
-    def full_init(self) -> None:
-        """Load the annotations; an empty dataset is an error."""
-        if self._fully_initialized:
-            return
-        super().full_init()
-        check_not_empty(self, self.ann_file)
 
     def load_data_list(self) -> List[dict]:
         """Read and check the annotation file.

@@ -150,14 +150,34 @@ def drop_missing_images(data_list: List[dict], skip_missing: bool,
     return kept
 
 
-def check_not_empty(dataset: Any, source: str) -> None:
-    """Raise when a dataset ended up with no samples.
+class NonEmptyMixin:
+    """Make a :class:`BaseDataset` with no samples an error.
 
-    Args:
-        dataset (BaseDataset): A fully initialised dataset.
-        source (str): Where its samples come from, for the message.
+    Checked after loading and filtering (before mmengine serialises the
+    list, which fails obscurely on an empty one) and after subsetting.
     """
-    if len(dataset) == 0:
-        raise ValueError(
-            f'{type(dataset).__name__} has no samples (from {source}). '
-            'Check the annotation file, and the indices/filter options.')
+
+    def _check_not_empty(self, n: int) -> None:
+        if n == 0:
+            source = getattr(self, 'question_file', None) or self.ann_file
+            raise ValueError(
+                f'{type(self).__name__} has no samples (from {source}). '
+                'Check the annotation file, the images, and the '
+                'indices/filter options.')
+
+    def filter_data(self) -> List[dict]:
+        """Filter as the base class does; fail when nothing is left.
+
+        Returns:
+            list[dict]: The samples.
+        """
+        data_list = super().filter_data()
+        self._check_not_empty(len(data_list))
+        return data_list
+
+    def full_init(self) -> None:
+        """Load the annotations; an empty result is an error."""
+        if self._fully_initialized:
+            return
+        super().full_init()
+        self._check_not_empty(len(self))

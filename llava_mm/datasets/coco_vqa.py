@@ -5,7 +5,7 @@ from typing import Dict, List, Optional
 from mmpretrain.datasets import COCOVQA as _MMPretrainCOCOVQA
 
 from llava_mm.registry import DATASETS
-from .coco_utils import (check_not_empty, describe, drop_missing_images,
+from .coco_utils import (NonEmptyMixin, describe, drop_missing_images,
                          index_images_by_id, load_json, require_keys)
 
 QUESTION_KEYS = ('image_id', 'question', 'question_id')
@@ -13,7 +13,7 @@ ANNOTATION_KEYS = ('question_id', 'answers')
 
 
 @DATASETS.register_module()
-class COCOVQA(_MMPretrainCOCOVQA):
+class COCOVQA(NonEmptyMixin, _MMPretrainCOCOVQA):
     """VQAv2 dataset, official files.
 
     The questions file is ``{"questions": [{"image_id", "question",
@@ -53,13 +53,6 @@ class COCOVQA(_MMPretrainCOCOVQA):
         super().__init__(data_root=data_root, data_prefix=data_prefix,
                          question_file=question_file, ann_file=ann_file,
                          **kwargs)
-
-    def full_init(self) -> None:
-        """Load the annotations; an empty dataset is an error."""
-        if self._fully_initialized:
-            return
-        super().full_init()
-        check_not_empty(self, self.question_file)
 
     def _create_image_index(self) -> Dict[int, str]:
         return index_images_by_id(self.data_prefix['img_path'])

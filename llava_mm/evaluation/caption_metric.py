@@ -69,6 +69,25 @@ def load_coco_captions(ann_file: str) -> Dict[int, List[str]]:
     return captions
 
 
+_METEOR = []
+
+
+def meteor_scorer():
+    """pycocoevalcap's METEOR scorer, one per process.
+
+    Its Java process spends ~10 s loading the paraphrase tables; it is kept
+    for later evaluations (e.g. validation every epoch) and restarted if it
+    has exited.
+
+    Returns:
+        Meteor: A running scorer.
+    """
+    from pycocoevalcap.meteor.meteor import Meteor
+    if not _METEOR or _METEOR[0].meteor_p.poll() is not None:
+        _METEOR[:] = [Meteor()]
+    return _METEOR[0]
+
+
 @METRICS.register_module()
 class COCOCaption(BaseMetric):
     """BLEU-1..4, METEOR, ROUGE-L, CIDEr (and SPICE) of COCO captions.
@@ -131,7 +150,6 @@ class COCOCaption(BaseMetric):
         """
         from pycocoevalcap.bleu.bleu import Bleu
         from pycocoevalcap.cider.cider import Cider
-        from pycocoevalcap.meteor.meteor import Meteor
         from pycocoevalcap.rouge.rouge import Rouge
         from pycocoevalcap.tokenizer.ptbtokenizer import PTBTokenizer
 
@@ -160,8 +178,8 @@ class COCOCaption(BaseMetric):
         bleu, _ = Bleu(4).compute_score(gts, res, verbose=0)
         for n, score in enumerate(bleu, 1):
             metrics[f'Bleu_{n}'] = float(score)
-        # The Meteor object's Java process ends when it is collected.
-        metrics['METEOR'] = float(Meteor().compute_score(gts, res)[0])
+        metrics['METEOR'] = float(meteor_scorer().compute_score(gts,
+                                                                res)[0])
         metrics['ROUGE_L'] = float(Rouge().compute_score(gts, res)[0])
         metrics['CIDEr'] = float(Cider().compute_score(gts, res)[0])
         if self.spice is not False:

@@ -126,8 +126,11 @@ class VQAAcc(BaseMetric):
             if answers is None:
                 raise KeyError(
                     'VQAAcc needs the annotators\' answers ("raw_answers", '
-                    'set by llava_mm\'s COCOVQA from the annotations file). '
-                    'For a split without answers (test-dev) use ReportVQA.')
+                    'set by llava_mm\'s COCOVQA from the annotations file '
+                    'and passed on by ResumableTestLoop; with mmengine\'s '
+                    'TestLoop add "raw_answers" and "answer_type" to '
+                    'PackInputs\' meta_keys). For a split without answers '
+                    '(test-dev) use ReportVQA.')
             self.results.append(dict(
                 question_id=sample.get('question_id'), pred_answer=pred,
                 raw_answers=list(answers),
