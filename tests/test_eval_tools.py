@@ -9,7 +9,8 @@ import json
 import os.path as osp
 
 import pytest
-from eval_helpers import (VQA_QUESTIONS, load_json, make_caption_set,
+from mmengine.config import Config
+from eval_helpers import (REPO, VQA_QUESTIONS, load_json, make_caption_set,
                           make_checkpoint, make_vqa_set, read_jsonl_records,
                           run_test_main, run_test_py, write_config,
                           write_vqa_annotations)
@@ -110,6 +111,25 @@ def test_vqa_rescore_by_resume(vqa, scored, tmp_path):
     assert 'Epoch(test) [1/' not in log_of(ref)  # no batch was run
     assert len(read_jsonl_records(ref)) == 7
     assert_metrics(ref, scored)
+
+
+def test_vqa_submission_file(vqa):
+    """ReportVQA (the test-dev evaluator) on the stored predictions of a
+    split without answers."""
+    submission = osp.join(vqa['ref_dir'], 'vqa_submission.json')
+    metrics = run_test_main(
+        vqa['config'], vqa['ckpt'], vqa['ref_dir'], '--resume',
+        cfg_options=['test_evaluator.type=ReportVQA',
+                     "test_dataloader.dataset.ann_file=''"])
+    assert metrics == {'VQA/num_answers': 7}
+    assert load_json(submission) == [
+        dict(question_id=p['question_id'], answer=p['pred_answer'])
+        for p in vqa['preds']]
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'llava',
+                                   'llava-7b-v1.5_vqa-test-dev.py'))
+    assert cfg.test_evaluator.type == 'ReportVQA'
+    assert cfg.test_dataloader.dataset.ann_file == ''
+    assert cfg.model.task == 'vqa'
 
 
 def test_vqa_two_processes(vqa, scored, tmp_path):

@@ -42,7 +42,14 @@ def load_json(path: str, what: str) -> Any:
 
 
 def describe(obj: Any) -> str:
-    """A short description of a JSON value, for format errors."""
+    """A short description of a JSON value, for format errors.
+
+    Args:
+        obj (Any): A parsed JSON value.
+
+    Returns:
+        str: E.g. ``'a list of 3 items'``.
+    """
     if isinstance(obj, dict):
         return f'an object with keys {sorted(obj)[:8]}'
     if isinstance(obj, list):

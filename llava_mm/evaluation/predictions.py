@@ -93,7 +93,11 @@ class PredictionStore:
         self._file = None
 
     def files(self) -> List[str]:
-        """The prediction files of all ranks in the work dir."""
+        """The prediction files of all ranks in the work dir.
+
+        Returns:
+            list[str]: Their paths, sorted.
+        """
         return sorted(glob.glob(osp.join(self.work_dir, FILE_PATTERN)))
 
     def remove_all(self) -> int:

@@ -126,9 +126,15 @@ class ResumableTestLoop(TestLoop):
         barrier()  # everyone has read before anyone appends
         missing = [i for i in range(len(self.dataset)) if i not in done]
         mine = missing[rank::world_size]
-        print_log(f'{len(done)} of {len(self.dataset)} predictions restored '
-                  f'from {self.runner.work_dir}; {len(missing)} to generate '
-                  f'({len(mine)} on this rank).', logger='current')
+        if self.resume:
+            print_log(f'{len(done)} of {len(self.dataset)} predictions '
+                      f'restored from {self.runner.work_dir}; '
+                      f'{len(missing)} to generate ({len(mine)} on this '
+                      'rank).', logger='current')
+        else:
+            print_log(f'{len(missing)} samples to predict ({len(mine)} on '
+                      f'this rank); predictions go to {self.store.path}.',
+                      logger='current')
         self.dataloader = self._loader(mine)
         self.store.open()
         try:

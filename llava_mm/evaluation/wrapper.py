@@ -46,6 +46,11 @@ class InferenceWrapper(nn.Module):
         return self.module.val_step(data)
 
     def train_step(self, data, optim_wrapper):
-        """Training needs DDP; this wrapper is for inference only."""
+        """Refuse: training needs DDP; this wrapper is for inference only.
+
+        Args:
+            data (dict | tuple | list): A batch.
+            optim_wrapper (OptimWrapper): The optimizer wrapper.
+        """
         raise RuntimeError('InferenceWrapper is for testing only; train '
                            'with MMDistributedDataParallel.')
