@@ -1,7 +1,9 @@
+from .coco_caption import COCOCaption
+from .coco_vqa import COCOVQA
 from .transforms import (CLIPResizeCrop, LoadImage, PackInputs, PadToSquare,
                          load_image_file, to_rgb_pil)
 
 __all__ = [
-    'CLIPResizeCrop', 'LoadImage', 'PackInputs', 'PadToSquare',
-    'load_image_file', 'to_rgb_pil'
+    'CLIPResizeCrop', 'COCOCaption', 'COCOVQA', 'LoadImage', 'PackInputs',
+    'PadToSquare', 'load_image_file', 'to_rgb_pil'
 ]

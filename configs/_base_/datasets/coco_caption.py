@@ -21,4 +21,5 @@ test_evaluator = dict(
     ann_file=f'{data_root}/annotations/coco_karpathy_test_gt.json',
 )
 
-test_cfg = dict(type='TestLoop')
+# Predictions go to the work dir as they are made; resumable (--resume).
+test_cfg = dict(type='ResumableTestLoop')

@@ -20,4 +20,5 @@ test_dataloader = dict(
 
 test_evaluator = dict(type='VQAAcc')
 
-test_cfg = dict(type='TestLoop')
+# Predictions go to the work dir as they are made; resumable (--resume).
+test_cfg = dict(type='ResumableTestLoop')

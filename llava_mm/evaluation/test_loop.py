@@ -1,0 +1,258 @@
+"""A test loop that writes predictions as it goes and can resume.
+
+mmengine's ``TestLoop`` keeps predictions in memory and pads the last
+batch across ranks. This loop instead
+
+* appends each sample's prediction to a per-rank JSONL file in the work dir
+  (:class:`PredictionStore`), flushed after every batch;
+* with ``resume=True`` reads every rank's file and generates only the
+  missing samples; files of another dataset, model config or checkpoint are
+  refused;
+* shards the missing samples over the ranks without padding, and feeds the
+  evaluator from the files, so each sample is scored exactly once and a
+  resumed run scores exactly what an uninterrupted one does;
+* with ``out`` writes all predictions with their ids at the end.
+"""
+import logging
+import os.path as osp
+from typing import Dict, List, Optional, Sequence, Union
+
+import torch
+from mmengine.dist import barrier, get_dist_info, is_main_process
+from mmengine.evaluator import Evaluator
+from mmengine.fileio import dump
+from mmengine.logging import print_log
+from mmengine.runner import TestLoop
+from mmengine.runner.amp import autocast
+from torch.utils.data import DataLoader
+
+from llava_mm.registry import LOOPS
+from .predictions import (ID_KEYS, PredictionStore, checkpoint_fingerprint,
+                          dataset_fingerprint, stable_hash)
+
+OUT_FORMATS = ('.json', '.pkl', '.pickle', '.yaml', '.yml')
+
+
+@LOOPS.register_module()
+class ResumableTestLoop(TestLoop):
+    """Test loop with predictions on disk, resumable, exact in DDP.
+
+    Args:
+        runner (Runner): The runner.
+        dataloader (DataLoader | dict): The test dataloader. Its batch size,
+            workers and collate function are used; its sampler is replaced
+            by a deterministic split of the samples still to predict.
+        evaluator (Evaluator | dict | list): The metrics.
+        fp16 (bool): Run the model under autocast.
+        resume (bool): Keep the prediction files of the work dir and
+            generate only missing samples. False deletes them first.
+        out (str, optional): Write all predictions with their ids to this
+            file at the end (``.json``, ``.pkl`` or ``.yaml``).
+        checkpoint (str, optional): The checkpoint being evaluated; part of
+            the fingerprint that guards resuming.
+        max_batches (int, optional): Stop after this many batches per rank
+            without evaluating (e.g. to fit a job's time limit); rerun with
+            ``resume=True`` to continue.
+    """
+
+    def __init__(self,
+                 runner,
+                 dataloader: Union[DataLoader, Dict],
+                 evaluator: Union[Evaluator, Dict, List],
+                 fp16: bool = False,
+                 resume: bool = False,
+                 out: Optional[str] = None,
+                 checkpoint: Optional[str] = None,
+                 max_batches: Optional[int] = None) -> None:
+        if out is not None and not out.endswith(OUT_FORMATS):
+            raise ValueError(f'out={out!r}: use a file ending in one of '
+                             f'{OUT_FORMATS}.')
+        if max_batches is not None and max_batches < 1:
+            raise ValueError(f'max_batches must be >= 1, got {max_batches}.')
+        super().__init__(runner, dataloader, evaluator, fp16)
+        self.resume = resume
+        self.out = out
+        self.checkpoint = checkpoint
+        self.max_batches = max_batches
+        for metric in self.evaluator.metrics:
+            if hasattr(metric, 'set_work_dir'):
+                metric.set_work_dir(runner.work_dir)
+
+    # ----------------------------------------------------------- fingerprint
+    def _header(self) -> dict:
+        cfg = self.runner.cfg
+        pipeline = cfg.get('test_dataloader', {}).get('dataset', {}).get(
+            'pipeline')
+        model_cfg = cfg.get('model')
+        if model_cfg is None:  # a runner built without the config
+            model = self.runner.model
+            model = getattr(model, 'module', model)
+            model_cfg = {k: getattr(model, k, None) for k in (
+                'task', 'prompt_tmpl', 'caption_prompt', 'generation_cfg')}
+        return dict(
+            dataset=dataset_fingerprint(self.dataset, pipeline),
+            model=dict(type=type(self._model()).__name__,
+                       hash=stable_hash(model_cfg)),
+            checkpoint=checkpoint_fingerprint(self.checkpoint))
+
+    def _model(self) -> torch.nn.Module:
+        model = self.runner.model
+        return getattr(model, 'module', model)
+
+    # ------------------------------------------------------------------ run
+    def run(self) -> dict:
+        """Predict the missing samples, then evaluate all of them.
+
+        Returns:
+            dict: The metrics; empty when ``max_batches`` stopped the run
+            before every sample was predicted.
+        """
+        self.runner.call_hook('before_test')
+        self.runner.call_hook('before_test_epoch')
+        self.runner.model.eval()
+        self.dataset = self.dataloader.dataset
+        rank, world_size = get_dist_info()
+        self.store = PredictionStore(self.runner.work_dir, rank,
+                                     self._header())
+        if not self.resume and is_main_process():
+            removed = self.store.remove_all()
+            if removed:
+                print_log(f'Deleted {removed} prediction files of an earlier '
+                          f'run in {self.runner.work_dir} (pass --resume to '
+                          'continue from them instead).', logger='current',
+                          level=logging.WARNING)
+        barrier()
+        done = self.store.load_all() if self.resume else {}
+        barrier()  # everyone has read before anyone appends
+        missing = [i for i in range(len(self.dataset)) if i not in done]
+        mine = missing[rank::world_size]
+        if self.resume:
+            print_log(f'{len(done)} of {len(self.dataset)} predictions '
+                      f'restored from {self.runner.work_dir}; '
+                      f'{len(missing)} to generate ({len(mine)} on this '
+                      'rank).', logger='current')
+        else:
+            print_log(f'{len(missing)} samples to predict ({len(mine)} on '
+                      f'this rank); predictions go to {self.store.path}.',
+                      logger='current')
+        self.dataloader = self._loader(mine)
+        self.store.open()
+        try:
+            batch_size = self.dataloader.batch_size
+            for idx, data_batch in enumerate(self.dataloader):
+                if self.max_batches is not None and idx >= self.max_batches:
+                    break
+                indices = mine[idx * batch_size:(idx + 1) * batch_size]
+                self.run_iter(idx, data_batch, indices)
+        finally:
+            self.store.close()
+        barrier()
+        metrics = self._evaluate(self.store.load_all(), rank, world_size)
+        self.runner.call_hook('after_test_epoch', metrics=metrics)
+        self.runner.call_hook('after_test')
+        return metrics
+
+    def _loader(self, indices: List[int]) -> DataLoader:
+        """The configured dataloader, restricted to ``indices`` in order."""
+        dl = self.dataloader
+        return DataLoader(
+            dl.dataset, batch_size=dl.batch_size, sampler=indices,
+            num_workers=dl.num_workers, collate_fn=dl.collate_fn,
+            pin_memory=dl.pin_memory, worker_init_fn=dl.worker_init_fn,
+            drop_last=False)
+
+    @torch.no_grad()
+    def run_iter(self, idx: int, data_batch: dict,
+                 indices: Sequence[int]) -> None:
+        """Predict one batch and append the predictions to the file.
+
+        Args:
+            idx (int): Batch index.
+            data_batch (dict): The collated batch.
+            indices (Sequence[int]): Dataset indices of its samples.
+        """
+        self.runner.call_hook(
+            'before_test_iter', batch_idx=idx, data_batch=data_batch)
+        with autocast(enabled=self.fp16):
+            outputs = self.runner.model.test_step(data_batch)
+        if len(outputs) != len(indices):
+            raise RuntimeError(f'Batch {idx}: {len(outputs)} outputs for '
+                               f'{len(indices)} samples.')
+        self.store.write(
+            [self._record(i, out) for i, out in zip(indices, outputs)])
+        self.runner.call_hook(
+            'after_test_iter', batch_idx=idx, data_batch=data_batch,
+            outputs=outputs)
+
+    def _record(self, index: int, output) -> dict:
+        """The JSON line of one prediction: index, ids and ``pred_*``."""
+        info = self.dataset.get_data_info(index)
+        record = dict(index=index)
+        for key in ID_KEYS:
+            if key in info:
+                record[key] = info[key]
+                given = output.get(key)
+                if given is not None and given != info[key]:
+                    raise RuntimeError(
+                        f'Sample {index}: the model output has {key} '
+                        f'{given}, the dataset {info[key]}; the batch order '
+                        'does not follow the sampler.')
+        preds = {k: v for k, v in output.to_dict().items()
+                 if k.startswith('pred_')}
+        if not preds:
+            raise KeyError(f'The model output of sample {index} has no '
+                           '"pred_*" field.')
+        record.update(preds)
+        return record
+
+    # ------------------------------------------------------------- evaluate
+    def _evaluate(self, records: Dict[int, dict], rank: int,
+                  world_size: int) -> dict:
+        """Score every sample once, from the prediction files.
+
+        Every rank read the same files: rank r processes the r-th share of
+        the sorted indices and the evaluator gathers them in order.
+        """
+        n = len(self.dataset)
+        unknown = [i for i in records if not 0 <= i < n]
+        if unknown:
+            raise ValueError(f'Prediction files in {self.runner.work_dir} '
+                             f'hold indices outside the dataset ({n} '
+                             f'samples), e.g. {unknown[:5]}.')
+        if len(records) < n:
+            stopped = self.max_batches is not None
+            if not stopped:
+                absent = [i for i in range(n) if i not in records][:5]
+                raise RuntimeError(
+                    f'Only {len(records)} of {n} samples have predictions '
+                    f'after the run (missing e.g. {absent}).')
+            print_log(f'Stopped after max_batches={self.max_batches}: '
+                      f'{len(records)} of {n} samples predicted. Run again '
+                      'with --resume to finish; no metrics yet.',
+                      logger='current')
+            return {}
+        order = sorted(records)
+        for index in order[rank::world_size]:
+            self.evaluator.process(
+                data_samples=[self._metric_input(index, records[index])],
+                data_batch=None)
+        metrics = self.evaluator.evaluate(n)
+        if self.out is not None and is_main_process():
+            dump([records[i] for i in order], self.out)
+            print_log(f'Wrote {n} predictions to {self.out}.',
+                      logger='current')
+        return metrics
+
+    def _metric_input(self, index: int, record: dict) -> dict:
+        """Ground truth of the dataset plus the stored prediction."""
+        info = self.dataset.get_data_info(index)
+        for key in ID_KEYS:
+            if key in record and record[key] != info.get(key):
+                raise ValueError(
+                    f'The stored prediction of sample {index} is for {key} '
+                    f'{record[key]}, the dataset has {info.get(key)}. '
+                    f'Delete the prediction files in '
+                    f'{osp.abspath(self.runner.work_dir)} and rerun.')
+        info.update({k: v for k, v in record.items()
+                     if k.startswith('pred_')})
+        return info

@@ -1,0 +1,251 @@
+"""VQAv2 accuracy, as the official evaluation computes it, and the
+submission file for the test splits.
+
+Official accuracy of one answer (VQA evaluation code and EvalAI server):
+
+* the answer is normalised: newlines/tabs -> spaces, stripped, punctuation
+  removed or replaced by a space (apostrophes and colons kept, ``100,978`` ->
+  ``100978``), periods dropped unless part of a number, lower-cased, number
+  words -> digits (``two`` -> ``2``), articles (a, an, the) dropped, missing
+  contraction apostrophes added (``dont`` -> ``don't``);
+* the annotators' answers get the punctuation step only, and only when they
+  are not all the same (they are stored normalised in the files);
+* score = mean over the 10 leave-one-annotator-out subsets of
+  ``min(#matches in the subset / 3, 1)``: 0.3 per match for 1-2 matches,
+  0.9 for exactly 3, 1.0 for 4 or more.
+
+The word tables (number words, contractions) are mmpretrain's copy of the
+official ones.
+"""
+import json
+import logging
+import os.path as osp
+from collections import defaultdict
+from functools import lru_cache
+from typing import List, Optional, Sequence
+
+from mmengine.evaluator import BaseMetric
+from mmengine.fileio import dump
+from mmengine.logging import print_log
+from mmpretrain.evaluation.metrics.vqa import (_process_digit_article,
+                                               _process_punctuation)
+
+from llava_mm.registry import METRICS
+
+ANSWER_TYPES = ('yes/no', 'number', 'other')
+
+
+def _clean_whitespace(text: str) -> str:
+    return text.replace('\n', ' ').replace('\t', ' ').strip()
+
+
+@lru_cache(maxsize=1 << 16)
+def normalize_answer(answer: str) -> str:
+    """Official normalisation of a predicted answer.
+
+    Args:
+        answer (str): A model's answer, e.g. ``'Two dogs.'``.
+
+    Returns:
+        str: The normalised answer, e.g. ``'2 dogs'``.
+    """
+    return _process_digit_article(_process_punctuation(
+        _clean_whitespace(answer)))
+
+
+def vqa_accuracy(prediction: str, answers: Sequence[str]) -> float:
+    """Official VQA accuracy of one prediction.
+
+    Args:
+        prediction (str): The model's answer (normalised here).
+        answers (Sequence[str]): The annotators' answers (10 in VQAv2).
+
+    Returns:
+        float: Mean over the leave-one-annotator-out subsets of
+        ``min(#matches / 3, 1)``, in [0, 1].
+    """
+    if len(answers) < 2:
+        raise ValueError(
+            'The VQA accuracy averages over leave-one-annotator-out subsets '
+            f'and needs at least 2 annotator answers, got {len(answers)}.')
+    pred = normalize_answer(prediction)
+    gts = [_clean_whitespace(a) for a in answers]
+    if len(set(gts)) > 1:
+        gts = [_process_punctuation(a) for a in gts]
+    matches = [gt == pred for gt in gts]
+    total = sum(matches)
+    return sum(min(1.0, (total - m) / 3) for m in matches) / len(matches)
+
+
+def _unique_by(results: List[dict], key: str, metric: str) -> List[dict]:
+    """Keep the first result per ``key``, logging how many were dropped."""
+    seen, unique = set(), []
+    for r in results:
+        if r[key] in seen:
+            continue
+        seen.add(r[key])
+        unique.append(r)
+    if len(unique) != len(results):
+        print_log(f'{metric}: {len(results) - len(unique)} duplicated '
+                  f'{key}s ignored (each is counted once).',
+                  logger='current', level=logging.WARNING)
+    return unique
+
+
+@METRICS.register_module()
+class VQAAcc(BaseMetric):
+    """Official VQAv2 accuracy, overall and per answer type, in percent.
+
+    Reads ``pred_answer`` and ``raw_answers`` (the annotators' answers, set
+    by :class:`llava_mm.datasets.COCOVQA`), ``answer_type`` and
+    ``question_id`` of each sample. A question seen twice (e.g. padding of
+    distributed sampling) is counted once.
+
+    Args:
+        collect_device (str): ``'cpu'`` or ``'gpu'``.
+        prefix (str, optional): Metric name prefix. Defaults to ``'VQA'``.
+
+    Returns from ``compute_metrics``: ``acc`` and ``acc_<answer type>``
+    (``acc_yes/no``, ``acc_number``, ``acc_other``) for the types present.
+    """
+    default_prefix = 'VQA'
+
+    def process(self, data_batch, data_samples: Sequence[dict]) -> None:
+        """Keep what the accuracy needs from each sample.
+
+        Args:
+            data_batch: Unused.
+            data_samples (Sequence[dict]): Predictions with ground truth.
+        """
+        for sample in data_samples:
+            pred = sample.get('pred_answer')
+            answers = sample.get('raw_answers')
+            if pred is None:
+                raise KeyError('VQAAcc needs "pred_answer" in each sample; '
+                               'is the model configured with task="vqa"?')
+            if answers is None:
+                raise KeyError(
+                    'VQAAcc needs the annotators\' answers ("raw_answers", '
+                    'set by llava_mm\'s COCOVQA from the annotations file '
+                    'and passed on by ResumableTestLoop; with mmengine\'s '
+                    'TestLoop add "raw_answers" and "answer_type" to '
+                    'PackInputs\' meta_keys). For a split without answers '
+                    '(test-dev) use ReportVQA.')
+            self.results.append(dict(
+                question_id=sample.get('question_id'), pred_answer=pred,
+                raw_answers=list(answers),
+                answer_type=sample.get('answer_type')))
+
+    def compute_metrics(self, results: List[dict]) -> dict:
+        """Average the per-question accuracies.
+
+        Args:
+            results (list[dict]): What ``process`` kept, from all ranks.
+
+        Returns:
+            dict: ``acc`` and per-answer-type accuracies, in percent.
+        """
+        if not results:
+            raise ValueError('VQAAcc got no predictions to evaluate.')
+        if all(r['question_id'] is not None for r in results):
+            results = _unique_by(results, 'question_id', 'VQAAcc')
+        per_type = defaultdict(list)
+        scores = []
+        for r in results:
+            acc = vqa_accuracy(r['pred_answer'], r['raw_answers'])
+            scores.append(acc)
+            if r['answer_type'] is not None:
+                per_type[r['answer_type']].append(acc)
+        metrics = {'acc': 100.0 * sum(scores) / len(scores)}
+        for name in list(ANSWER_TYPES) + sorted(set(per_type) -
+                                                set(ANSWER_TYPES)):
+            if per_type.get(name):
+                metrics[f'acc_{name}'] = 100.0 * sum(per_type[name]) / len(
+                    per_type[name])
+        return metrics
+
+
+@METRICS.register_module()
+class ReportVQA(BaseMetric):
+    """Write the VQAv2 submission file ``[{"question_id", "answer"}]``.
+
+    For the EvalAI server (test-dev / test-std), which needs an answer for
+    every question of test2015: pass ``test_question_file`` and the
+    questions not evaluated here get an empty answer.
+
+    Args:
+        file_path (str, optional): Output JSON file. Defaults to
+            ``<work_dir>/vqa_submission.json`` when run by
+            :class:`ResumableTestLoop`.
+        test_question_file (str, optional): The full questions file
+            (``v2_OpenEnded_mscoco_test2015_questions.json``) to fill in.
+        collect_device (str): ``'cpu'`` or ``'gpu'``.
+        prefix (str, optional): Metric name prefix. Defaults to ``'VQA'``.
+    """
+    default_prefix = 'VQA'
+    default_file_name = 'vqa_submission.json'
+
+    def __init__(self,
+                 file_path: Optional[str] = None,
+                 test_question_file: Optional[str] = None,
+                 collect_device: str = 'cpu',
+                 prefix: Optional[str] = None) -> None:
+        super().__init__(collect_device=collect_device, prefix=prefix)
+        if file_path is not None and not file_path.endswith('.json'):
+            raise ValueError(f'ReportVQA writes JSON; file_path must end in '
+                             f'.json, got {file_path}.')
+        if test_question_file is not None and not osp.isfile(
+                test_question_file):
+            raise FileNotFoundError(
+                f'test_question_file not found: {test_question_file}')
+        self.file_path = file_path
+        self.test_question_file = test_question_file
+
+    def set_work_dir(self, work_dir: str) -> None:
+        """Put the file in the work dir unless ``file_path`` was given.
+
+        Args:
+            work_dir (str): The runner's work dir.
+        """
+        if self.file_path is None:
+            self.file_path = osp.join(work_dir, self.default_file_name)
+
+    def process(self, data_batch, data_samples: Sequence[dict]) -> None:
+        """Keep question id and answer of each sample.
+
+        Args:
+            data_batch: Unused.
+            data_samples (Sequence[dict]): Predictions.
+        """
+        for sample in data_samples:
+            if sample.get('pred_answer') is None or sample.get(
+                    'question_id') is None:
+                raise KeyError('ReportVQA needs "pred_answer" and '
+                               '"question_id" in each sample.')
+            self.results.append(dict(question_id=int(sample['question_id']),
+                                     answer=sample['pred_answer']))
+
+    def compute_metrics(self, results: List[dict]) -> dict:
+        """Write the file.
+
+        Args:
+            results (list[dict]): Answers from all ranks.
+
+        Returns:
+            dict: ``num_answers``, the answers predicted here.
+        """
+        if self.file_path is None:
+            raise ValueError('ReportVQA has no file_path: set one in the '
+                             'config or run it with ResumableTestLoop.')
+        results = _unique_by(results, 'question_id', 'ReportVQA')
+        answered = len(results)
+        if self.test_question_file is not None:
+            with open(self.test_question_file, encoding='utf-8') as f:
+                all_ids = [q['question_id'] for q in json.load(f)['questions']]
+            have = {r['question_id'] for r in results}
+            results += [dict(question_id=qid, answer='') for qid in all_ids
+                        if qid not in have]
+        dump(results, self.file_path)
+        print_log(f'Wrote {len(results)} answers ({answered} predicted) to '
+                  f'{self.file_path}.', logger='current')
+        return {'num_answers': answered}

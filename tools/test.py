@@ -1,0 +1,199 @@
+"""Evaluate a LLaVA checkpoint with mmengine's Runner (one or many processes).
+
+    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE]
+        [--cfg-options k=v ...] [--launcher none|pytorch|slurm] [--resume]
+
+Predictions are appended to ``<work_dir>/predictions_rank<R>.jsonl`` while
+the run goes; ``--resume`` continues an interrupted run from them.
+"""
+import argparse
+import datetime
+import os
+import os.path as osp
+
+import torch
+import torch.distributed as dist
+from mmengine.config import Config, DictAction
+from mmengine.registry import init_default_scope
+from mmengine.runner import Runner
+
+from llava_mm.apis import init_model
+from llava_mm.evaluation import ResumableTestLoop  # noqa: F401 (registers)
+from llava_mm.evaluation.test_loop import OUT_FORMATS
+from llava_mm.registry import EVALUATOR
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    """Command-line arguments.
+
+    Args:
+        argv (list[str], optional): Defaults to ``sys.argv[1:]``.
+
+    Returns:
+        argparse.Namespace: The parsed arguments.
+    """
+    parser = argparse.ArgumentParser(
+        description='Evaluate a LLaVA model (COCO caption, VQAv2).')
+    parser.add_argument('config', help='config file')
+    parser.add_argument('checkpoint', help='OpenMMLab LLaVA checkpoint')
+    parser.add_argument(
+        '--work-dir', help='where logs, the dumped config and the '
+        'predictions go; defaults to work_dirs/<config name>')
+    parser.add_argument(
+        '--out', help='write all predictions with their ids to this file '
+        f'at the end ({", ".join(OUT_FORMATS)})')
+    parser.add_argument(
+        '--resume', action='store_true', help='continue an interrupted run: '
+        'keep the predictions in the work dir, generate only the missing '
+        'ones')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction, help='override '
+        'config keys, e.g. test_dataloader.batch_size=2 '
+        'model.generation_cfg.max_new_tokens=5')
+    parser.add_argument(
+        '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none', help='job launcher')
+    # torch.distributed.launch passes --local-rank; torchrun sets LOCAL_RANK.
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if args.launcher != 'none' and 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def local_device(launcher: str) -> str:
+    """The device this process's model goes to.
+
+    Args:
+        launcher (str): ``'none'``, ``'pytorch'``, ``'slurm'`` or ``'mpi'``.
+
+    Returns:
+        str: ``'cpu'`` without CUDA, else this process's GPU, chosen as
+        mmengine's ``init_dist`` will choose it.
+    """
+    if not torch.cuda.is_available():
+        return 'cpu'
+    if launcher == 'pytorch':
+        return f'cuda:{int(os.environ.get("LOCAL_RANK", 0))}'
+    if launcher == 'slurm':
+        proc = int(os.environ.get('SLURM_PROCID', 0))
+        return f'cuda:{proc % torch.cuda.device_count()}'
+    if launcher == 'mpi':
+        return f'cuda:{int(os.environ.get("OMPI_COMM_WORLD_LOCAL_RANK", 0))}'
+    return 'cuda:0'
+
+
+def init_cpu_dist(launcher: str, cfg: Config) -> None:
+    """Start the gloo process group for a CPU-only distributed run.
+
+    mmengine's ``init_dist`` always selects a CUDA device, which fails on a
+    machine without one; the Runner skips it when the group exists.
+
+    Args:
+        launcher (str): The launcher; only ``'pytorch'`` (torchrun) works
+            without CUDA.
+        cfg (Config): For ``env_cfg.dist_cfg.timeout``.
+    """
+    if launcher == 'none' or torch.cuda.is_available() or \
+            dist.is_initialized():
+        return
+    if launcher != 'pytorch':
+        raise SystemExit(f'--launcher {launcher} needs CUDA; on CPU start '
+                         'the processes with torchrun (tools/dist_test.sh).')
+    timeout = cfg.env_cfg.get('dist_cfg', {}).get('timeout')
+    kwargs = {} if timeout is None else dict(
+        timeout=datetime.timedelta(seconds=timeout))
+    dist.init_process_group(backend='gloo', **kwargs)
+
+
+def setup_cfg(args: argparse.Namespace) -> Config:
+    """Load the config and apply the command line to it.
+
+    Args:
+        args (argparse.Namespace): From :func:`parse_args`.
+
+    Returns:
+        Config: The config to run.
+    """
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+    for key in ('test_dataloader', 'test_evaluator'):
+        if cfg.get(key) is None:
+            raise ValueError(f'{args.config} has no {key}; use a config of '
+                             'configs/llava/ that names a dataset.')
+    if not torch.cuda.is_available():
+        env_cfg = cfg.get('env_cfg') or {}
+        env_cfg.setdefault('dist_cfg', {})['backend'] = 'gloo'
+        cfg.env_cfg = env_cfg
+    test_cfg = dict(cfg.get('test_cfg') or {})
+    loop = test_cfg.get('type', 'TestLoop')
+    if loop not in ('TestLoop', 'ResumableTestLoop'):
+        raise ValueError(f'test_cfg.type={loop!r}: tools/test.py runs '
+                         'ResumableTestLoop (predictions on disk, --resume, '
+                         '--out); use that or TestLoop.')
+    test_cfg.update(type='ResumableTestLoop', resume=args.resume,
+                    checkpoint=args.checkpoint)
+    if args.out is not None:
+        test_cfg['out'] = args.out
+    cfg.test_cfg = test_cfg
+    # Each rank runs its own model copy; DDP is for training.
+    if cfg.get('model_wrapper_cfg') is None:
+        cfg.model_wrapper_cfg = dict(type='llava_mm.InferenceWrapper')
+    return cfg
+
+
+def main(argv=None) -> dict:
+    """Run the evaluation.
+
+    Args:
+        argv (list[str], optional): Command line; defaults to sys.argv.
+
+    Returns:
+        dict: The metrics (on every rank).
+    """
+    args = parse_args(argv)
+    if args.out is not None and not args.out.endswith(OUT_FORMATS):
+        raise SystemExit(f'--out {args.out}: use a file ending in one of '
+                         f'{OUT_FORMATS}.')
+    cfg = setup_cfg(args)
+    init_default_scope(cfg.get('default_scope', 'llava_mm'))
+    init_cpu_dist(args.launcher, cfg)
+    # Build the metrics first: missing Java or a bad ground-truth file
+    # fails here, before a 7B model is loaded.
+    evaluator = cfg.test_evaluator
+    if not (isinstance(evaluator, dict) and 'metrics' in evaluator):
+        evaluator = dict(type='Evaluator', metrics=evaluator)
+    evaluator = EVALUATOR.build(evaluator)
+    # The vision file named by the config is loaded too (strict checks);
+    # the Runner's load_from would skip it.
+    model = init_model(cfg, args.checkpoint,
+                       device=local_device(args.launcher))
+    runner = Runner(
+        model=model,
+        work_dir=cfg.work_dir,
+        test_dataloader=cfg.test_dataloader,
+        test_cfg=cfg.test_cfg,
+        test_evaluator=evaluator,
+        default_hooks=cfg.get('default_hooks'),
+        custom_hooks=cfg.get('custom_hooks'),
+        launcher=cfg.launcher,
+        env_cfg=cfg.get('env_cfg', dict(dist_cfg=dict(backend='nccl'))),
+        log_processor=cfg.get('log_processor'),
+        log_level=cfg.get('log_level', 'INFO'),
+        visualizer=cfg.get('visualizer'),
+        default_scope=cfg.get('default_scope', 'llava_mm'),
+        randomness=cfg.get('randomness', dict(seed=None)),
+        experiment_name=cfg.get('experiment_name'),
+        cfg=cfg)
+    return runner.test()
+
+
+if __name__ == '__main__':
+    main()
