@@ -2,6 +2,7 @@
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE]
         [--cfg-options k=v ...] [--launcher none|pytorch|slurm] [--resume]
+        [--dtype fp32|fp16|bf16]
 
 Predictions are appended to ``<work_dir>/predictions_rank<R>.jsonl`` while
 the run goes; ``--resume`` continues an interrupted run from them.
@@ -50,6 +51,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--cfg-options', nargs='+', action=DictAction, help='override '
         'config keys, e.g. test_dataloader.batch_size=2 '
         'model.generation_cfg.max_new_tokens=5')
+    parser.add_argument(
+        '--dtype', choices=['fp32', 'fp16', 'bf16'], default=None,
+        help="parameter dtype (default: the checkpoint's own)")
     parser.add_argument(
         '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none', help='job launcher')
@@ -174,7 +178,7 @@ def main(argv=None) -> dict:
     # The vision file named by the config is loaded too (strict checks);
     # the Runner's load_from would skip it.
     model = init_model(cfg, args.checkpoint,
-                       device=local_device(args.launcher))
+                       device=local_device(args.launcher), dtype=args.dtype)
     runner = Runner(
         model=model,
         work_dir=cfg.work_dir,
