@@ -8,6 +8,7 @@ from llava_mm.benchmark.checkpoints import (benchmark_config, make_tokenizer,
                                             write_random_checkpoint)
 from llava_mm.benchmark.timing import make_requests
 from llava_mm.models.cpu_bf16 import use_fp32_prefill
+from llava_mm.models.kv_cache import PreallocatedCache
 
 
 @pytest.fixture(scope='module')
@@ -47,10 +48,14 @@ def test_fp32_prefill_is_bf16_arithmetic(models):
         err_plain = (plain - ref).abs().mean().item()
         assert err_fast <= 1.5 * err_plain, (err_fast, err_plain)
         # Generation: fp32 prompt pass, bf16 decode steps share the cache.
+        cache = PreallocatedCache(2, 64)  # dtype of the first keys
         out = bf16.generate(images, [DataSample(metainfo=dict(question=p))
                                      for p in prompts],
-                            max_new_tokens=4, min_new_tokens=4)
+                            max_new_tokens=4, min_new_tokens=4,
+                            past_key_values=cache)
         assert out.shape == (2, 4)
+        # The fp32 keys/values of the prompt pass were stored as bf16.
+        assert cache.layers[0]._k.dtype == torch.bfloat16
     finally:
         for h in handles:
             h.remove()

@@ -40,9 +40,24 @@ def test_same_greedy_tokens_and_scores(lm, capacity):
         torch.testing.assert_close(a, b, rtol=0, atol=1e-5)
     layer = cache.layers[0]
     assert layer.keys.shape[-2] == 12 + 9  # the last token is not cached
-    # The keys are views of one buffer, not fresh copies.
+    # The keys are views of one buffer, not fresh copies; with enough
+    # capacity it is the cache's single shared buffer.
     assert layer.keys.data_ptr() == layer._k.data_ptr()
     assert layer._k.shape[-2] >= 21
+    assert (cache._store is not None
+            and layer._k.data_ptr() == cache._store.data_ptr()) == \
+        (capacity >= 21)
+
+
+def test_stores_another_dtype(lm):
+    """A bf16 cache under an fp32 model keeps bf16, returns fp32."""
+    cache = PreallocatedCache(lm.config.num_hidden_layers, 16,
+                              dtype=torch.bfloat16)
+    k = torch.randn(1, 4, 3, 16)
+    keys, values = cache.update(k, k + 1, 0)
+    assert keys.dtype == torch.float32 and keys.shape == (1, 4, 3, 16)
+    assert torch.equal(keys, k.bfloat16().float())
+    assert cache.layers[0]._k.dtype == torch.bfloat16
 
 
 def test_beam_search_rehomes(lm):

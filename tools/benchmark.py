@@ -54,6 +54,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                    help='captions per throughput run (default 8)')
     p.add_argument('--repeats', type=int, default=3,
                    help='timed rounds of the latency runs (default 3)')
+    p.add_argument('--rounds', type=int, default=2,
+                   help='rounds of the throughput runs, best kept '
+                   '(default 2)')
     p.add_argument('--no-load', action='store_true',
                    help='skip the load time / peak RSS child processes')
     p.add_argument('--drop-caches', action='store_true',
@@ -102,7 +105,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
         res = side_by_side(args.preset, args.work_dir, dtype,
                            args.new_tokens, args.eval_new_tokens,
                            args.batch_sizes, args.requests, args.repeats,
-                           load=not args.no_load,
+                           rounds=args.rounds, load=not args.no_load,
                            drop_caches=args.drop_caches)
     res['command'] = ' '.join(['python', 'tools/benchmark.py'] +
                               (sys.argv[1:] if argv is None else argv))

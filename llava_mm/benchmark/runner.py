@@ -83,7 +83,8 @@ def _drop(tokens: dict) -> dict:
 
 def side_by_side(preset: str, work_dir: str, dtype: str, new_tokens: int,
                  eval_new_tokens: int, batch_sizes: Sequence[int],
-                 num_requests: int, repeats: int, load: bool = True,
+                 num_requests: int, repeats: int, rounds: int = 2,
+                 load: bool = True,
                  drop_caches: bool = False) -> dict:
     """Ours vs transformers' LLaVA on the same weights, pixels and prompts.
 
@@ -96,6 +97,7 @@ def side_by_side(preset: str, work_dir: str, dtype: str, new_tokens: int,
         batch_sizes (Sequence[int]): Throughput batch sizes (1 first).
         num_requests (int): Requests per throughput run.
         repeats (int): Timed rounds of the latency runs.
+        rounds (int): Rounds of the throughput runs.
         load (bool): Measure load time / peak RSS in child processes.
         drop_caches (bool): Drop the page cache before each load.
 
@@ -112,7 +114,8 @@ def side_by_side(preset: str, work_dir: str, dtype: str, new_tokens: int,
                          checkpoint_gb=os.path.getsize(ckpt) / GB,
                          hf_dir=hf_dir, new_tokens=new_tokens,
                          eval_new_tokens=eval_new_tokens,
-                         num_requests=num_requests, repeats=repeats)
+                         num_requests=num_requests, repeats=repeats,
+                         rounds=rounds)
     if load:
         res['load'] = {}
         runs = [('ours', 'ours', ckpt, dtype), ('hf', 'hf', hf_dir, dtype)]
@@ -139,22 +142,35 @@ def side_by_side(preset: str, work_dir: str, dtype: str, new_tokens: int,
     res['latency']['same_tokens'] = lat['ours']['tokens'] == \
         lat['hf']['tokens']
 
-    res['throughput'] = {}
-    outs = {}
-    for i, b in enumerate(batch_sizes):
-        # Alternate who goes first, so that drifting contention or warm-up
-        # does not always favour the same model.
-        for name, fn in list(fns.items())[::1 if i % 2 else -1]:
-            r = time_throughput(fn, images, prompts, eval_new_tokens, b)
-            outs[(name, b)] = r.pop('tokens')
-            res['throughput'][f'{name}_b{b}'] = r
-    ref = outs[('hf', 1)]
+    tp = time_throughput(fns, images, prompts, eval_new_tokens,
+                         batch_sizes, rounds)
+    outs = {k: v.pop('tokens') for k, v in tp.items()}
+    res['throughput'] = tp
+    res['throughput']['padding'] = _padding(ours, prompts, batch_sizes)
+    ref = outs['hf_b1']
     res['throughput']['same_tokens_as_hf_b1'] = {
-        f'{n}_b{b}': sum(x == y for x, y in zip(o, ref)) / len(ref)
-        for (n, b), o in outs.items()}
+        k: sum(x == y for x, y in zip(o, ref)) / len(ref)
+        for k, o in outs.items()}
     res['ratios'], res['targets'] = _ratios(res, batch_sizes)
     res['machine']['loadavg_end'] = os.getloadavg()[0]
     return res
+
+
+def _padding(model, prompts: Sequence[str],
+             batch_sizes: Sequence[int]) -> dict:
+    """Share of padded prompt positions per batch size, in request order
+    and with the requests sorted by length (what sorting could save)."""
+    n_img = model.model.vision_tower.num_patches
+    lengths = [len(model.tokenize_prompt(model.format_prompt(p))) - 1 + n_img
+               for p in prompts]
+
+    def waste(ls, b):
+        chunks = [ls[i:i + b] for i in range(0, len(ls), b)]
+        padded = sum(max(c) * len(c) for c in chunks)
+        return round(1 - sum(ls) / padded, 4)
+    return {f'b{b}': dict(request_order=waste(lengths, b),
+                          sorted=waste(sorted(lengths), b))
+            for b in batch_sizes}
 
 
 def _ratios(res: dict, batch_sizes: Sequence[int]):
@@ -311,5 +327,6 @@ def summary(res: Dict) -> str:
                 ['prefill s', f'{ld["prefill_s"]:.1f}'],
                 ['decode tokens/s (bound)', f'{ld["decode_tokens_per_s"]:.3f}'
                  f' ({r["decode_bound_tokens_per_s"]})'],
-                ['caption', repr(ld['caption'])]]
+                ['caption (token ids)', f'{ld["caption"]!r} '
+                 f'{ld["tokens"]}']]
     return format_table(rows) + f'\ntargets: {res["targets"]}'

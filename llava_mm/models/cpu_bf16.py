@@ -3,12 +3,13 @@
 On x86 CPUs without AVX512-BF16/AMX, torch's bf16 matmul and attention
 fall back to slow kernels (here ~6x slower than fp32 for a prompt-sized
 matmul), while a 7B model only fits in 24 GiB in bf16. For the
-prompt/image pass (many tokens per matmul) it is faster to up-cast one
-block's weights at a time, run the block with fp32 kernels and round its
-output back to bf16; the copy is freed after the block. The arithmetic is
-that of the bf16 model (bf16 inputs and weights, fp32 accumulation, bf16
-outputs); only the summation order of the kernels differs. Single-token
-decode steps keep the native bf16 kernels (they are memory-bound and the
+prompt/image pass (many tokens per matmul) it is faster to run each block
+with fp32 activations: a ``Linear`` up-casts its weight just for its own
+call (so at most one fp32 matrix exists at a time), the block's output is
+rounded back to bf16 and so are the keys/values it caches. The arithmetic
+is that of the bf16 model (bf16 inputs and weights, fp32 accumulation, bf16
+block outputs); only the summation order of the kernels differs.
+Single-token decode steps keep the native bf16 kernels (memory-bound: the
 up-cast would cost more than it saves).
 """
 from typing import List
@@ -31,8 +32,24 @@ def _cast(dtype: torch.dtype, src: torch.dtype):
     return fn
 
 
+def _swap(params, fn) -> list:
+    saved = [(p, p.data) for p in params]
+    for p, data in saved:
+        p.data = fn(data)
+    return saved
+
+
+def _restore(saved: list) -> None:
+    for p, data in saved:
+        p.data = data
+
+
 class _Fp32Block:
-    """Pre/post hooks running one block in fp32 when its input is long."""
+    """Hooks running one block with fp32 activations when its input is long.
+
+    The block's small parameters (norms, biases) are up-cast for the whole
+    block; ``Linear`` weights are up-cast by :func:`_linear_pre` per call.
+    """
 
     def __init__(self, min_tokens: int) -> None:
         self.min_tokens = min_tokens
@@ -43,27 +60,40 @@ class _Fp32Block:
         if (not isinstance(x, torch.Tensor) or x.dtype != torch.bfloat16
                 or x.dim() < 2 or x.shape[-2] < self.min_tokens):
             return None
-        self.saved = [(p, p.data) for p in module.parameters()]
-        for p, data in self.saved:
-            p.data = data.float()
+        linear = {id(p) for m in module.modules()
+                  if isinstance(m, nn.Linear) for p in m.parameters()}
+        self.saved = _swap([p for p in module.parameters()
+                            if id(p) not in linear], lambda d: d.float())
         up = _cast(torch.float32, torch.bfloat16)
         return tree_map(up, args), tree_map(up, kwargs)
 
     def post(self, module: nn.Module, args: tuple, kwargs: dict, output):
         if self.saved is None:
             return None
-        for p, data in self.saved:
-            p.data = data
+        _restore(self.saved)
         self.saved = None
         cache = kwargs.get('past_key_values')
         attn = getattr(module, 'self_attn', None)
         if cache is not None and attn is not None:
-            # Keys/values were computed in fp32: store them as the bf16
-            # model would.
+            # Keys/values computed in fp32 are stored as the bf16 model
+            # would (llava_mm's PreallocatedCache already stores bf16).
             layer = cache.layers[attn.layer_idx]
-            layer.keys = layer.keys.to(torch.bfloat16)
-            layer.values = layer.values.to(torch.bfloat16)
+            if layer.keys.dtype == torch.float32:
+                layer.keys = layer.keys.to(torch.bfloat16)
+                layer.values = layer.values.to(torch.bfloat16)
         return tree_map(_cast(torch.bfloat16, torch.float32), output)
+
+
+def _linear_pre(module: nn.Linear, args: tuple) -> None:
+    if args[0].dtype == torch.float32 and \
+            module.weight.dtype == torch.bfloat16:
+        module._bf16_saved = _swap(module.parameters(), lambda d: d.float())
+
+
+def _linear_post(module: nn.Linear, args: tuple, output) -> None:
+    saved = module.__dict__.pop('_bf16_saved', None)
+    if saved is not None:
+        _restore(saved)
 
 
 def use_fp32_prefill(model: nn.Module, min_tokens: int = 32) -> List:
@@ -88,4 +118,8 @@ def use_fp32_prefill(model: nn.Module, min_tokens: int = 32) -> List:
                                                        with_kwargs=True))
         handles.append(block.register_forward_hook(hook.post,
                                                    with_kwargs=True))
+        for m in block.modules():
+            if isinstance(m, nn.Linear):
+                handles.append(m.register_forward_pre_hook(_linear_pre))
+                handles.append(m.register_forward_hook(_linear_post))
     return handles

@@ -394,7 +394,8 @@ class Llava(BaseModel):
         if cfg.get('use_cache', True) and 'past_key_values' not in cfg:
             # Filled in place: no per-token copy of the cache (kv_cache.py).
             cfg['past_key_values'] = PreallocatedCache(
-                self.lang_encoder.config.num_hidden_layers, total)
+                self.lang_encoder.config.num_hidden_layers, total,
+                dtype=self.lang_encoder.dtype)
         tok = self.tokenizer
         cfg.setdefault('eos_token_id', tok.eos_token_id)
         cfg.setdefault('pad_token_id', tok.pad_token_id
