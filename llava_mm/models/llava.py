@@ -22,6 +22,7 @@ from torch import nn
 
 from llava_mm.registry import MODELS, TOKENIZER
 from .builders import _causal_lm  # noqa: F401  (registers the builders)
+from .kv_cache import PreallocatedCache
 from .sequence import build_multimodal_batch
 
 IMAGE_TOKEN = '<image>'
@@ -390,6 +391,11 @@ class Llava(BaseModel):
                 f'the image) plus max_new_tokens={cfg["max_new_tokens"]} is '
                 f'{total}, more than the model\'s context of {max_pos}. '
                 'Shorten the prompt or lower max_new_tokens.')
+        if cfg.get('use_cache', True) and 'past_key_values' not in cfg:
+            # Filled in place: no per-token copy of the cache (kv_cache.py).
+            cfg['past_key_values'] = PreallocatedCache(
+                self.lang_encoder.config.num_hidden_layers, total,
+                dtype=self.lang_encoder.dtype)
         tok = self.tokenizer
         cfg.setdefault('eos_token_id', tok.eos_token_id)
         cfg.setdefault('pad_token_id', tok.pad_token_id

@@ -1,0 +1,1 @@
+"""Benchmark llava_mm against transformers' LLaVA (docs/benchmark.md)."""

@@ -1,0 +1,196 @@
+"""OpenMMLab-layout LLaVA checkpoint -> a transformers (llava-hf) directory.
+
+The inverse of :func:`llava_mm.models.convert.convert_llava_hf`: the keys are
+those of the llava-hf repositories on disk (``vision_tower.vision_model.*``,
+``multi_modal_projector.linear_{1,2}.*``, ``language_model.model.*``,
+``language_model.lm_head.*``), the vocabulary gets ``<image>`` and ``<pad>``
+after the text tokens and is padded to a multiple of 64, as in llava-hf.
+Tensors are streamed from the memory-mapped checkpoint into safetensors
+shards, so at most one shard is held in memory.
+"""
+import json
+import os
+import os.path as osp
+import re
+from typing import Iterator, Tuple
+
+import torch
+from mmengine.config import Config
+
+from llava_mm.models.builders import lang_config
+from llava_mm.models.convert import LM, VISION
+from llava_mm.models.loading import read_state_dict
+
+_VISION_RULES = [
+    (r'^patch_embed\.projection\.', 'embeddings.patch_embedding.'),
+    (r'^pre_norm\.', 'pre_layrnorm.'),
+    (r'^layers\.(\d+)\.ln1\.', r'encoder.layers.\1.layer_norm1.'),
+    (r'^layers\.(\d+)\.ln2\.', r'encoder.layers.\1.layer_norm2.'),
+    (r'^layers\.(\d+)\.attn\.proj\.',
+     r'encoder.layers.\1.self_attn.out_proj.'),
+    (r'^layers\.(\d+)\.ffn\.layers\.0\.0\.', r'encoder.layers.\1.mlp.fc1.'),
+    (r'^layers\.(\d+)\.ffn\.layers\.1\.', r'encoder.layers.\1.mlp.fc2.'),
+]
+_LM_RULES = [
+    (r'^model\.mm_projector\.0\.', 'multi_modal_projector.linear_1.'),
+    (r'^model\.mm_projector\.2\.', 'multi_modal_projector.linear_2.'),
+    (r'^model\.', 'language_model.model.'),
+    (r'^lm_head\.', 'language_model.lm_head.'),
+]
+HF_VISION = 'vision_tower.vision_model.'
+
+
+def hf_vocab_size(text_vocab: int) -> int:
+    """llava-hf's vocabulary: text + ``<image>`` + ``<pad>``, padded to 64."""
+    return -(-(text_vocab + 2) // 64) * 64
+
+
+def to_llava_hf(key: str, t: torch.Tensor,
+                vocab: int) -> Iterator[Tuple[str, torch.Tensor]]:
+    """Map one OpenMMLab tensor to its llava-hf tensor(s).
+
+    Args:
+        key (str): OpenMMLab key (``model.vision_tower.*`` or
+            ``model.lang_encoder.*``).
+        t (torch.Tensor): The tensor.
+        vocab (int): llava-hf vocabulary size (rows of the embedding and
+            the head; the added rows are zeros).
+
+    Yields:
+        tuple: llava-hf key and tensor (``attn.qkv`` gives three).
+    """
+    if key.startswith(VISION):
+        k = key[len(VISION):]
+        m = re.match(r'^layers\.(\d+)\.attn\.qkv\.(weight|bias)$', k)
+        if m:
+            for name, part in zip('qkv', t.chunk(3)):
+                yield (f'{HF_VISION}encoder.layers.{m.group(1)}.self_attn.'
+                       f'{name}_proj.{m.group(2)}', part)
+            return
+        if k == 'cls_token':
+            yield HF_VISION + 'embeddings.class_embedding', t.reshape(-1)
+            return
+        if k == 'pos_embed':
+            yield (HF_VISION + 'embeddings.position_embedding.weight',
+                   t.squeeze(0))
+            return
+        rules = _VISION_RULES
+        prefix = HF_VISION
+    elif key.startswith(LM):
+        k, rules, prefix = key[len(LM):], _LM_RULES, ''
+    else:
+        raise KeyError(f'Unknown OpenMMLab LLaVA key {key!r}.')
+    for pattern, repl in rules:
+        if re.match(pattern, k):
+            new = prefix + re.sub(pattern, repl, k)
+            break
+    else:
+        raise KeyError(f'No llava-hf name for {key!r}.')
+    if new.endswith(('embed_tokens.weight', 'lm_head.weight')):
+        t = torch.cat([t, t.new_zeros(vocab - t.shape[0], t.shape[1])])
+    yield new, t
+
+
+def llava_hf_config(cfg: Config, dtype: torch.dtype):
+    """The ``LlavaConfig`` of a LLaVA-1.5 model config.
+
+    Args:
+        cfg (Config): Config with ``model`` (``mm_proj_depth=2``, an
+            inline ``lang_encoder.config`` or a local ``name_or_path``).
+        dtype (torch.dtype): dtype recorded in the config.
+
+    Returns:
+        transformers.LlavaConfig: The config.
+    """
+    from transformers import CLIPVisionConfig, LlavaConfig
+
+    from llava_mm.models.vision_transformer import VisionTransformer
+    m = cfg.model
+    if m.get('mm_proj_depth', 1) != 2:
+        raise ValueError('transformers\' LlavaForConditionalGeneration has a '
+                         'two-layer projector; only mm_proj_depth=2 (LLaVA-'
+                         f'1.5) exports, got {m.get("mm_proj_depth", 1)}.')
+    ve = m.vision_encoder
+    arch = ve.arch if isinstance(ve.arch, dict) else \
+        VisionTransformer.arch_zoo[ve.arch]
+    act = ve.get('layer_cfgs', {}).get('act_cfg', {}).get('type',
+                                                          'QuickGELU')
+    text = lang_config(m.lang_encoder.get('name_or_path'),
+                       m.lang_encoder.get('config'))
+    text_vocab = text.vocab_size
+    text.vocab_size = hf_vocab_size(text_vocab)
+    text.pad_token_id = text_vocab + 1
+    vision = CLIPVisionConfig(
+        hidden_size=arch['embed_dims'], num_hidden_layers=arch['num_layers'],
+        num_attention_heads=arch['num_heads'],
+        intermediate_size=arch['feedforward_channels'],
+        image_size=ve.img_size, patch_size=ve.patch_size,
+        hidden_act='quick_gelu' if act.endswith('QuickGELU') else 'gelu',
+        layer_norm_eps=ve.get('norm_cfg', {}).get('eps', 1e-5),
+        projection_dim=arch['embed_dims'])
+    config = LlavaConfig(
+        vision_config=vision, text_config=text, image_token_id=text_vocab,
+        vision_feature_layer=m.get('mm_vision_select_layer', -2),
+        vision_feature_select_strategy='default',
+        projector_hidden_act='gelu', pad_token_id=text_vocab + 1)
+    config.dtype = dtype
+    return config
+
+
+def export_llava_hf(cfg: Config, checkpoint: str, out_dir: str,
+                    shard_bytes: int = 1 << 30) -> str:
+    """Write the llava-hf directory holding a checkpoint's weights.
+
+    Args:
+        cfg (Config): The checkpoint's config (see :func:`llava_hf_config`).
+        checkpoint (str): OpenMMLab-layout file with the vision tower
+            included under ``model.vision_tower.`` (all its blocks).
+        out_dir (str): Output directory (``config.json``,
+            ``model-*.safetensors`` and their index).
+        shard_bytes (int): Shard size.
+
+    Returns:
+        str: ``out_dir``, loadable with
+        ``LlavaForConditionalGeneration.from_pretrained``.
+    """
+    from safetensors.torch import save_file
+    state = read_state_dict(checkpoint)
+    if not any(k.startswith(VISION) for k in state):
+        raise KeyError(f'{checkpoint} holds no vision tower; export needs '
+                       'a file with model.vision_tower.* keys.')
+    dtype = next(iter(state.values())).dtype
+    config = llava_hf_config(cfg, dtype)
+    vocab = config.text_config.vocab_size
+    os.makedirs(out_dir, exist_ok=True)
+    config.save_pretrained(out_dir)
+
+    c = config.vision_config.hidden_size
+    post = [(HF_VISION + 'post_layernorm.weight', torch.ones(c, dtype=dtype)),
+            (HF_VISION + 'post_layernorm.bias', torch.zeros(c, dtype=dtype))]
+
+    def tensors():
+        for k, t in state.items():
+            yield from to_llava_hf(k, t, vocab)
+        yield from post
+
+    weight_map, shard, size, n = {}, {}, 0, 0
+
+    def flush():
+        nonlocal shard, size, n
+        name = f'model-{n:05d}.safetensors'
+        save_file({k: v.contiguous() for k, v in shard.items()},
+                  osp.join(out_dir, name), metadata={'format': 'pt'})
+        weight_map.update({k: name for k in shard})
+        shard, size, n = {}, 0, n + 1
+
+    for k, t in tensors():
+        if size and size + t.nbytes > shard_bytes:
+            flush()
+        shard[k] = t
+        size += t.nbytes
+    flush()
+    total = sum(t.nbytes for t in state.values())
+    with open(osp.join(out_dir, 'model.safetensors.index.json'), 'w') as f:
+        json.dump(dict(metadata=dict(total_size=total),
+                       weight_map=weight_map), f, indent=1)
+    return out_dir

@@ -1,0 +1,105 @@
+"""A key/value cache that does not copy itself at every generated token.
+
+transformers' default ``DynamicCache`` appends each new token with
+``torch.cat``, which allocates and copies the whole cache of every layer at
+every step: per-token work that grows with the sequence (on CPU the fresh
+allocations also page-fault). Here all layers write into one buffer sized
+for the prompt plus the tokens to generate (allocated once, at the first
+update) and return views of their filled part, so a step costs the same at
+position 600 as at position 10. The values are the same, so outputs do not
+change.
+"""
+from typing import Optional
+
+import torch
+from transformers.cache_utils import Cache, DynamicCache, DynamicLayer
+
+
+class PreallocatedLayer(DynamicLayer):
+    """A ``DynamicLayer`` backed by a buffer of ``capacity`` positions.
+
+    Args:
+        cache (PreallocatedCache): Owner of the shared buffer.
+        index (int): This layer's index.
+    """
+
+    def __init__(self, cache: 'PreallocatedCache', index: int) -> None:
+        super().__init__()
+        self.cache, self.index = cache, index
+
+    def update(self, key_states: torch.Tensor, value_states: torch.Tensor,
+               *args, **kwargs):
+        """Write the new positions in place; return the filled part.
+
+        Args:
+            key_states (torch.Tensor): (B, H, q, D) new keys.
+            value_states (torch.Tensor): (B, H, q, D) new values.
+
+        Returns:
+            tuple: Keys and values (B, H, n + q, D): views of the buffers,
+            converted to the dtype of ``key_states`` if the cache keeps
+            another one.
+        """
+        if not self.is_initialized:
+            self.lazy_initialization(key_states, value_states)
+            self._k, self._v = self.cache.buffers(self.index, key_states)
+            self.keys, self.values = self._k[..., :0, :], self._v[..., :0, :]
+        n, q = self.keys.shape[-2], key_states.shape[-2]
+        # Re-home the cache if another method replaced the views (beam
+        # reordering, batch selection) or the buffer is full.
+        if n + q > self._k.shape[-2] or n and (
+                self.keys.shape[0] != self._k.shape[0]
+                or self.keys.data_ptr() != self._k.data_ptr()):
+            old_k, old_v = self.keys, self.values
+            B, H, _, D = old_k.shape
+            size = (B, H, max(2 * (n + q), self._k.shape[-2]), D)
+            self._k, self._v = old_k.new_empty(size), old_v.new_empty(size)
+            self._k[..., :n, :] = old_k
+            self._v[..., :n, :] = old_v
+        self._k[..., n:n + q, :] = key_states
+        self._v[..., n:n + q, :] = value_states
+        self.keys = self._k[..., :n + q, :]
+        self.values = self._v[..., :n + q, :]
+        if self.keys.dtype != key_states.dtype:
+            return (self.keys.to(key_states.dtype),
+                    self.values.to(value_states.dtype))
+        return self.keys, self.values
+
+
+class PreallocatedCache(DynamicCache):
+    """A ``DynamicCache`` whose layers write into one preallocated buffer.
+
+    Args:
+        num_layers (int): Decoder layers of the model.
+        capacity (int): Prompt length plus tokens to generate.
+        dtype (torch.dtype, optional): dtype to store (e.g. the model's
+            bf16 while a prompt pass runs in fp32); defaults to that of the
+            first keys.
+    """
+
+    def __init__(self, num_layers: int, capacity: int,
+                 dtype: Optional[torch.dtype] = None) -> None:
+        Cache.__init__(self, layers=[PreallocatedLayer(self, i)
+                                     for i in range(num_layers)])
+        self.capacity, self.dtype = capacity, dtype
+        self._store = None
+
+    def buffers(self, index: int, like: torch.Tensor):
+        """Key and value buffers of layer ``index``, shaped like ``like``.
+
+        One allocation holds every layer's buffers (a single large block
+        the allocator returns whole, instead of many that fragment).
+
+        Args:
+            index (int): Layer index.
+            like (torch.Tensor): (B, H, q, D) first keys of the layer.
+
+        Returns:
+            tuple: (B, H, capacity, D) key and value buffers.
+        """
+        B, H, q, D = like.shape
+        shape = (len(self.layers), 2, B, H, max(self.capacity, q), D)
+        if self._store is None or self._store.shape != shape:
+            self._store = like.new_empty(shape, dtype=self.dtype or
+                                         like.dtype)
+        return self._store[index, 0], self._store[index, 1]

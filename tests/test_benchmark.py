@@ -1,0 +1,95 @@
+"""The benchmark tool and its llava-hf export, on the tiny preset."""
+import importlib.util
+import json
+import os.path as osp
+
+import pytest
+import torch
+
+from llava_mm import init_model
+from llava_mm.benchmark.checkpoints import (benchmark_config, make_tokenizer,
+                                            write_random_checkpoint)
+from llava_mm.benchmark.hf_export import export_llava_hf, hf_vocab_size
+from llava_mm.benchmark.memory import child
+from llava_mm.benchmark.timing import (StepTimer, hf_generate, make_requests,
+                                       ours_generate)
+from llava_mm.models.convert import convert_llava_hf
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+
+@pytest.fixture(scope='module')
+def tiny(tmp_path_factory):
+    root = tmp_path_factory.mktemp('bench')
+    cfg = benchmark_config('tiny', make_tokenizer(str(root / 'tok')))
+    cfg_path = str(root / 'tiny_config.py')
+    cfg.dump(cfg_path)
+    ckpt = str(root / 'tiny.pth')
+    n = write_random_checkpoint(cfg, ckpt, dtype=torch.float32)
+    hf_dir = export_llava_hf(cfg, ckpt, str(root / 'hf'))
+    return dict(root=root, cfg=cfg, cfg_path=cfg_path, ckpt=ckpt,
+                hf_dir=hf_dir, n=n)
+
+
+def test_random_checkpoint(tiny):
+    state = torch.load(tiny['ckpt'], mmap=True, weights_only=True)
+    assert sum(t.numel() for t in state.values()) == tiny['n']
+    # All vision blocks are written (3), though the model builds 2.
+    assert 'model.vision_tower.layers.2.attn.qkv.weight' in state
+    w = state['model.lang_encoder.model.layers.0.mlp.up_proj.weight']
+    assert 0.015 < w.std().item() < 0.025
+    assert torch.all(state['model.lang_encoder.model.norm.weight'] == 1)
+
+
+def test_export_round_trip(tiny):
+    """export_llava_hf is the inverse of convert_llava_hf."""
+    orig = torch.load(tiny['ckpt'], mmap=True, weights_only=True)
+    back = convert_llava_hf(tiny['hf_dir'])
+    assert set(back) == set(orig)
+    for k, v in orig.items():
+        assert torch.equal(back[k], v), k
+
+
+def test_exported_model_matches_ours(tiny):
+    """transformers' LLaVA on the exported dir computes what ours does."""
+    from transformers import LlavaForConditionalGeneration
+    ours = init_model(tiny['cfg'], tiny['ckpt'], device='cpu', dtype='fp32')
+    hf = LlavaForConditionalGeneration.from_pretrained(
+        tiny['hf_dir'], dtype=torch.float32).eval()
+    assert hf.config.text_config.vocab_size == hf_vocab_size(2048) == 2112
+    images, prompts = make_requests(2, 28)
+    mine = ours_generate(ours, images, prompts, 6, StepTimer())
+    ref = hf_generate(hf, ours, images, prompts, 6, StepTimer())
+    assert torch.equal(mine, ref)
+    assert len(set(mine.flatten().tolist())) > 2
+
+
+def test_load_child(tiny):
+    """The load measurement (run in-process here) reports its fields."""
+    for impl, path in [('ours', tiny['ckpt']), ('hf', tiny['hf_dir'])]:
+        r = child(impl, tiny['cfg_path'], path, 'fp32', 3, touch=True)
+        assert r['peak_rss'] >= r['peak_rss_load'] > 0
+        assert r['load_s'] > 0 and r['touch_s'] >= 0
+        assert len(r['tokens']) == 3 and r['decode_tokens_per_s'] > 0
+
+
+def test_benchmark_cli_writes_json(tmp_path):
+    spec = importlib.util.spec_from_file_location(
+        'benchmark_tool', osp.join(ROOT, 'tools', 'benchmark.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    out = tmp_path / 'bench.json'
+    tool.main(['--preset', 'tiny', '--work-dir', str(tmp_path / 'w'),
+               '--no-load', '--dtype', 'fp32', '--repeats', '1',
+               '--new-tokens', '3', '--eval-new-tokens', '2',
+               '--batch-sizes', '1', '2', '--requests', '2',
+               '--out', str(out)])
+    res = json.loads(out.read_text())
+    assert set(res) >= {'machine', 'config', 'latency', 'throughput',
+                        'ratios', 'targets', 'command'}
+    assert set(res['ratios']) == {
+        'prefill_speedup', 'decode_speedup', 'eval_b1_vs_hf_loop',
+        'eval_b2_vs_hf_loop', 'eval_b2_vs_hf_batched'}
+    assert all(v > 0 for v in res['ratios'].values())
+    assert res['latency']['same_tokens'] is True
+    assert res['throughput']['same_tokens_as_hf_b1']['ours_b2'] == 1.0

@@ -1,0 +1,70 @@
+"""The preallocated KV cache gives the same outputs as DynamicCache."""
+import pytest
+import torch
+from transformers import AutoConfig, AutoModelForCausalLM, DynamicCache
+
+from llava_mm.models.kv_cache import PreallocatedCache
+from llava_mm.testing import tiny_text_config
+
+
+@pytest.fixture(scope='module')
+def lm():
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_config(
+        AutoConfig.for_model(**tiny_text_config(300)),
+        attn_implementation='sdpa').eval()
+    with torch.no_grad():
+        model.lm_head.weight.mul_(30)  # clear argmax margins
+    return model
+
+
+def _inputs():
+    ids = torch.randint(3, 300, (2, 12), generator=torch.Generator()
+                        .manual_seed(0))
+    mask = torch.ones_like(ids)
+    mask[1, :4] = 0  # left padding
+    return ids, mask
+
+
+@pytest.mark.parametrize('capacity', [12 + 10, 5])  # exact, and too small
+def test_same_greedy_tokens_and_scores(lm, capacity):
+    ids, mask = _inputs()
+    kw = dict(input_ids=ids, attention_mask=mask, max_new_tokens=10,
+              min_new_tokens=10, do_sample=False, pad_token_id=0,
+              output_scores=True, return_dict_in_generate=True)
+    ref = lm.generate(past_key_values=DynamicCache(), **kw)
+    cache = PreallocatedCache(lm.config.num_hidden_layers, capacity)
+    out = lm.generate(past_key_values=cache, **kw)
+    assert torch.equal(out.sequences, ref.sequences)
+    for a, b in zip(out.scores, ref.scores):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-5)
+    layer = cache.layers[0]
+    assert layer.keys.shape[-2] == 12 + 9  # the last token is not cached
+    # The keys are views of one buffer, not fresh copies; with enough
+    # capacity it is the cache's single shared buffer.
+    assert layer.keys.data_ptr() == layer._k.data_ptr()
+    assert layer._k.shape[-2] >= 21
+    assert (cache._store is not None
+            and layer._k.data_ptr() == cache._store.data_ptr()) == \
+        (capacity >= 21)
+
+
+def test_stores_another_dtype(lm):
+    """A bf16 cache under an fp32 model keeps bf16, returns fp32."""
+    cache = PreallocatedCache(lm.config.num_hidden_layers, 16,
+                              dtype=torch.bfloat16)
+    k = torch.randn(1, 4, 3, 16)
+    keys, values = cache.update(k, k + 1, 0)
+    assert keys.dtype == torch.float32 and keys.shape == (1, 4, 3, 16)
+    assert torch.equal(keys, k.bfloat16().float())
+    assert cache.layers[0]._k.dtype == torch.bfloat16
+
+
+def test_beam_search_rehomes(lm):
+    ids, mask = _inputs()
+    kw = dict(input_ids=ids, attention_mask=mask, max_new_tokens=6,
+              num_beams=3, do_sample=False, pad_token_id=0)
+    ref = lm.generate(**kw)
+    out = lm.generate(past_key_values=PreallocatedCache(
+        lm.config.num_hidden_layers, 18), **kw)
+    assert torch.equal(out, ref)
