@@ -2,6 +2,7 @@ from .coco_caption import COCOCaption
 from .coco_vqa import COCOVQA
 from .transforms import (CLIPResizeCrop, LoadImage, PackInputs, PadToSquare,
                          load_image_file, to_rgb_pil)
+from .text_transforms import AppendToQuestion  # noqa: F401
 
 __all__ = [
     'CLIPResizeCrop', 'COCOCaption', 'COCOVQA', 'LoadImage', 'PackInputs',

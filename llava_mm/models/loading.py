@@ -50,10 +50,33 @@ def resolve_file(path_or_url: str, option: str) -> str:
     return path_or_url
 
 
+def checkpoint_safe_globals() -> list:
+    """What ``torch.load(weights_only=True)`` must accept in mmengine files.
+
+    A Runner checkpoint (``work_dirs/*/iter_*.pth``) also holds the message
+    hub: mmengine ``HistoryBuffer`` objects with numpy arrays and bound
+    methods (pickled through ``getattr``). Arbitrary classes and functions
+    stay refused.
+
+    Returns:
+        list: Globals for ``torch.serialization.safe_globals``.
+    """
+    import numpy as np
+    from mmengine.logging import HistoryBuffer
+    core = getattr(np, '_core', None) or np.core  # numpy 2 / numpy 1
+    dtypes = [type(np.dtype(t)) for t in (
+        np.float16, np.float32, np.float64, np.int8, np.int16, np.int32,
+        np.int64, np.uint8, np.bool_)]
+    return [HistoryBuffer, getattr, np.ndarray, np.dtype,
+            core.multiarray._reconstruct, core.multiarray.scalar,
+            *dtypes]
+
+
 def read_state_dict(path: str) -> Dict[str, torch.Tensor]:
     """Memory-map a ``.pth`` (or read a ``.safetensors``) state dict.
 
-    mmengine's ``{'state_dict': ...}`` wrapper is unwrapped.
+    mmengine's ``{'state_dict': ...}`` wrapper is unwrapped, so a training
+    checkpoint of ``tools/train.py`` loads too.
 
     Args:
         path (str): Local file.
@@ -64,12 +87,13 @@ def read_state_dict(path: str) -> Dict[str, torch.Tensor]:
     if path.endswith('.safetensors'):
         from safetensors.torch import load_file
         return load_file(path)
-    try:
-        ckpt = torch.load(path, map_location='cpu', mmap=True,
-                          weights_only=True)
-    except RuntimeError:
-        # Old (non-zip) serialisation cannot be mmap'd.
-        ckpt = torch.load(path, map_location='cpu', weights_only=True)
+    with torch.serialization.safe_globals(checkpoint_safe_globals()):
+        try:
+            ckpt = torch.load(path, map_location='cpu', mmap=True,
+                              weights_only=True)
+        except RuntimeError:
+            # Old (non-zip) serialisation cannot be mmap'd.
+            ckpt = torch.load(path, map_location='cpu', weights_only=True)
     for key in ('state_dict', 'model', 'module'):
         if isinstance(ckpt, dict) and isinstance(ckpt.get(key), dict):
             ckpt = ckpt[key]

@@ -1,0 +1,342 @@
+"""A procedural "shapes" dataset in the COCO caption and VQAv2 file formats.
+
+Every image holds 1-3 coloured shapes (circle, square, triangle, cross) of
+two sizes on a plain dark background. Captions name the shapes from left to
+right (``"a small red circle and a large blue square."``); questions ask
+about colour, shape, count, presence and position, with answers a tiny model
+can learn. The files use exactly the layouts of COCO Karpathy captions and of
+the official VQAv2 question/annotation files, so the same dataset classes and
+metrics read them. Generation is deterministic for a seed.
+
+Layout written under ``out`` for a split ``S``::
+
+    S/shapes_S_000000000000.png ...        images (12-digit image id)
+    annotations/shapes_S.json              [{image, caption: [..], image_id}]
+    annotations/shapes_S_gt.json           COCO-format ground-truth captions
+    annotations/shapes_S_questions.json    VQAv2 questions
+    annotations/shapes_S_annotations.json  VQAv2 answers (10 per question)
+"""
+import json
+import os
+import os.path as osp
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+COLOURS: Dict[str, Tuple[int, int, int]] = {
+    'red': (225, 35, 35),
+    'green': (40, 175, 55),
+    'blue': (45, 95, 235),
+    'yellow': (240, 220, 40),
+    'purple': (155, 60, 205),
+    'orange': (245, 140, 25),
+}
+KINDS = ('circle', 'square', 'triangle', 'cross')
+# Half-extent of a shape in pixels of a 64-pixel image, per size word.
+SIZES = {'small': (5.0, 7.0), 'large': (9.5, 12.0)}
+NUMBER_WORDS = {1: 'one', 2: 'two', 3: 'three'}
+BASE_SIZE = 64  # coordinates are drawn in a 64x64 frame, then scaled
+MIN_X_GAP = 7.0  # objects are this far apart in x, so left-to-right is clear
+VQA_SUFFIX = '\nAnswer the question using a single word or phrase.'
+
+
+@dataclass
+class Shape:
+    """One shape of a scene, in 64x64-frame coordinates."""
+
+    kind: str
+    colour: str
+    size: str
+    x: float
+    y: float
+    r: float
+
+    @property
+    def name(self) -> str:
+        return f'{self.size} {self.colour} {self.kind}'
+
+
+def sample_scene(rng: np.random.Generator,
+                 max_tries: int = 200) -> Tuple[List[Shape], int]:
+    """Draw 1-3 non-overlapping shapes with distinct (colour, kind) pairs.
+
+    Args:
+        rng (np.random.Generator): The random source.
+        max_tries (int): Placement attempts per scene before re-sampling.
+
+    Returns:
+        tuple: The shapes sorted left to right, and a background grey level.
+    """
+    while True:
+        n = int(rng.integers(1, 4))
+        pairs = set()
+        while len(pairs) < n:
+            pairs.add((str(rng.choice(list(COLOURS))),
+                       str(rng.choice(KINDS))))
+        shapes: List[Shape] = []
+        for colour, kind in sorted(pairs):
+            size = str(rng.choice(list(SIZES)))
+            r = float(rng.uniform(*SIZES[size]))
+            for _ in range(max_tries):
+                x, y = rng.uniform(r + 2, BASE_SIZE - r - 2, size=2)
+                if all(abs(x - s.x) >= MIN_X_GAP
+                       and np.hypot(x - s.x, y - s.y) >= r + s.r + 3
+                       for s in shapes):
+                    shapes.append(Shape(kind, colour, size, float(x),
+                                        float(y), r))
+                    break
+            else:
+                break
+        if len(shapes) == n:
+            background = int(rng.integers(20, 90))
+            return sorted(shapes, key=lambda s: s.x), background
+
+
+def render_scene(shapes: Sequence[Shape], background: int,
+                 image_size: int = BASE_SIZE) -> Image.Image:
+    """Draw shapes anti-aliased (4x supersampling) on a grey background.
+
+    Args:
+        shapes (Sequence[Shape]): Shapes in 64x64-frame coordinates.
+        background (int): Grey level 0-255.
+        image_size (int): Output side in pixels; coordinates are scaled.
+
+    Returns:
+        PIL.Image.Image: An RGB image.
+    """
+    ss = 4
+    scale = image_size * ss / BASE_SIZE
+    canvas = Image.new('RGB', (image_size * ss, ) * 2, (background, ) * 3)
+    draw = ImageDraw.Draw(canvas)
+    for s in shapes:
+        x, y, r, fill = s.x * scale, s.y * scale, s.r * scale, COLOURS[
+            s.colour]
+        if s.kind == 'circle':
+            draw.ellipse([x - r, y - r, x + r, y + r], fill=fill)
+        elif s.kind == 'square':
+            h = r * 0.88  # equal area-ish with the circle
+            draw.rectangle([x - h, y - h, x + h, y + h], fill=fill)
+        elif s.kind == 'triangle':
+            draw.polygon([(x, y - r), (x + r * 1.05, y + r * 0.8),
+                          (x - r * 1.05, y + r * 0.8)], fill=fill)
+        elif s.kind == 'cross':
+            t = r * 0.36
+            draw.rectangle([x - r, y - t, x + r, y + t], fill=fill)
+            draw.rectangle([x - t, y - r, x + t, y + r], fill=fill)
+        else:
+            raise ValueError(f'Unknown shape kind {s.kind!r}; use one of '
+                             f'{KINDS}.')
+    return canvas.resize((image_size, image_size), Image.LANCZOS)
+
+
+def _join(names: List[str]) -> str:
+    if len(names) == 1:
+        return names[0]
+    return ', '.join(names[:-1]) + ' and ' + names[-1]
+
+
+def captions(shapes: Sequence[Shape]) -> List[str]:
+    """Reference captions; the first (left to right) is the canonical one.
+
+    Args:
+        shapes (Sequence[Shape]): Shapes sorted left to right.
+
+    Returns:
+        list[str]: Three captions saying the same thing differently.
+    """
+    names = [f'a {s.name}' for s in shapes]
+    body = _join(names)
+    verb = 'is' if len(shapes) == 1 else 'are'
+    return [f'{body}.', f'there {verb} {body}.',
+            f'{NUMBER_WORDS[len(shapes)]} '
+            f'shape{"s" if len(shapes) > 1 else ""}: {body}.']
+
+
+def questions(shapes: Sequence[Shape], rng: np.random.Generator,
+              max_questions: int = 4) -> List[Tuple[str, str, str]]:
+    """Questions with one unambiguous answer each.
+
+    Args:
+        shapes (Sequence[Shape]): Shapes sorted left to right.
+        rng (np.random.Generator): The random source.
+        max_questions (int): At most this many (one per question family).
+
+    Returns:
+        list[tuple]: ``(question, answer, answer_type)`` with answer types
+        ``'yes/no'``, ``'number'`` or ``'other'``.
+    """
+    kinds = [s.kind for s in shapes]
+    colours = [s.colour for s in shapes]
+    fams: List[List[Tuple[str, str, str]]] = []
+    fams.append([(f'What colour is the {s.kind}?', s.colour, 'other')
+                 for s in shapes if kinds.count(s.kind) == 1])
+    fams.append([(f'What shape is the {s.colour} object?', s.kind, 'other')
+                 for s in shapes if colours.count(s.colour) == 1])
+    kind = str(rng.choice(KINDS))
+    plural = kind + ('es' if kind.endswith('s') else 's')
+    fams.append([('How many shapes are there?', str(len(shapes)), 'number'),
+                 (f'How many {plural} are there?', str(kinds.count(kind)),
+                  'number')])
+    present = {(s.colour, s.kind) for s in shapes}
+    s = shapes[int(rng.integers(len(shapes)))]
+    if rng.random() < 0.5:
+        q = (s.colour, s.kind)
+    else:
+        absent = [(c, k) for c in COLOURS for k in KINDS
+                  if (c, k) not in present]
+        # Half the absent pairs share the colour or the kind of a shape.
+        near = [p for p in absent if p[0] == s.colour or p[1] == s.kind]
+        pool = near if rng.random() < 0.5 else absent
+        q = pool[int(rng.integers(len(pool)))]
+    fams.append([(f'Is there a {q[0]} {q[1]}?',
+                  'yes' if q in present else 'no', 'yes/no')])
+    pos = []
+    if len(shapes) >= 2:
+        pos += [('What colour is the shape on the left?', shapes[0].colour,
+                 'other'),
+                ('What colour is the shape on the right?', shapes[-1].colour,
+                 'other'),
+                ('What shape is on the left?', shapes[0].kind, 'other'),
+                ('What shape is on the right?', shapes[-1].kind, 'other')]
+        by_y = sorted(shapes, key=lambda s: s.y)
+        if by_y[1].y - by_y[0].y >= MIN_X_GAP:
+            pos.append(('What shape is at the top?', by_y[0].kind, 'other'))
+        if by_y[-1].y - by_y[-2].y >= MIN_X_GAP:
+            pos.append(('What shape is at the bottom?', by_y[-1].kind,
+                        'other'))
+    else:
+        s = shapes[0]
+        if abs(s.x - BASE_SIZE / 2) >= 8:
+            side = 'left' if s.x < BASE_SIZE / 2 else 'right'
+            pos.append((f'Is the {s.kind} on the left or the right?', side,
+                        'other'))
+    fams.append(pos)
+    chosen = [f[int(rng.integers(len(f)))] for f in fams if f]
+    order = rng.permutation(len(chosen))[:max_questions]
+    return [chosen[i] for i in sorted(order)]
+
+
+def _question_type(question: str) -> str:
+    return ' '.join(question.lower().rstrip('?').split()[:3])
+
+
+def make_shapes(out: str,
+                num_images: int,
+                seed: int,
+                split: str = 'train',
+                image_size: int = BASE_SIZE,
+                start_id: int = 0) -> Dict[str, str]:
+    """Generate a split: images plus caption and VQA annotation files.
+
+    Args:
+        out (str): Dataset root (created if missing).
+        num_images (int): Number of images.
+        seed (int): Random seed; the same seed gives the same files.
+        split (str): Split name used in file names (letters, digits, ``-``).
+        image_size (int): Image side in pixels.
+        start_id (int): First image id.
+
+    Returns:
+        dict: Paths of the written annotation files by kind (``caption``,
+        ``caption_gt``, ``questions``, ``answers``).
+    """
+    if num_images < 1:
+        raise ValueError(f'num_images must be >= 1, got {num_images}.')
+    if not split or not all(c.isalnum() or c == '-' for c in split):
+        raise ValueError(f'split must be letters, digits or "-" (it goes in '
+                         f'file names), got {split!r}.')
+    rng = np.random.default_rng(seed)
+    os.makedirs(osp.join(out, split), exist_ok=True)
+    os.makedirs(osp.join(out, 'annotations'), exist_ok=True)
+    karpathy, gt_images, gt_anns, qs, anns = [], [], [], [], []
+    for image_id in range(start_id, start_id + num_images):
+        shapes, background = sample_scene(rng)
+        rel = f'{split}/shapes_{split}_{image_id:012d}.png'
+        render_scene(shapes, background, image_size).save(osp.join(out, rel))
+        caps = captions(shapes)
+        karpathy.append(dict(image=rel, caption=caps, image_id=image_id))
+        gt_images.append(dict(id=image_id, file_name=osp.basename(rel)))
+        for cap in caps:
+            gt_anns.append(dict(image_id=image_id, id=len(gt_anns),
+                                caption=cap))
+        for k, (q, a, atype) in enumerate(questions(shapes, rng)):
+            qid = image_id * 10 + k
+            qs.append(dict(image_id=image_id, question=q, question_id=qid))
+            anns.append(dict(
+                question_type=_question_type(q), multiple_choice_answer=a,
+                answers=[dict(answer=a, answer_confidence='yes',
+                              answer_id=i + 1) for i in range(10)],
+                image_id=image_id, answer_type=atype, question_id=qid))
+    info = dict(description=f'Synthetic shapes, split {split}, seed {seed}',
+                version='1.0')
+    files = {
+        'caption': (f'shapes_{split}.json', karpathy),
+        'caption_gt': (f'shapes_{split}_gt.json',
+                       dict(info=info, images=gt_images,
+                            annotations=gt_anns, type='captions')),
+        'questions': (f'shapes_{split}_questions.json',
+                      dict(info=info, task_type='Open-Ended',
+                           data_type='shapes', data_subtype=split,
+                           questions=qs)),
+        'answers': (f'shapes_{split}_annotations.json',
+                    dict(info=info, data_type='shapes', data_subtype=split,
+                         annotations=anns)),
+    }
+    paths = {}
+    for key, (name, obj) in files.items():
+        paths[key] = osp.join(out, 'annotations', name)
+        with open(paths[key], 'w') as f:
+            json.dump(obj, f)
+    return paths
+
+
+def text_corpus(num_images: int = 2000, seed: int = 0) -> List[str]:
+    """Captions and questions of random scenes, for training a tokenizer.
+
+    Args:
+        num_images (int): Scenes to draw.
+        seed (int): Random seed.
+
+    Returns:
+        list[str]: Sentences.
+    """
+    rng = np.random.default_rng(seed)
+    texts = []
+    for _ in range(num_images):
+        shapes, _ = sample_scene(rng)
+        texts += captions(shapes)
+        texts += [f'{q} {a}' for q, a, _ in questions(shapes, rng)]
+    return texts
+
+
+def train_shapes_tokenizer(out_dir: str, vocab_size: int = 512,
+                           seed: int = 0) -> str:
+    """Train the byte-level BPE tokenizer of the shapes model.
+
+    The corpus is the shapes captions and questions plus the LLaVA-1.5
+    prompt text (system prompt, roles, caption prompt, VQA instruction),
+    repeated so that every prompt word becomes one token.
+
+    Args:
+        out_dir (str): Where to save it (loadable by ``AutoTokenizer``).
+        vocab_size (int): Vocabulary size, special tokens included.
+        seed (int): Seed of the scenes drawn for the corpus.
+
+    Returns:
+        str: ``out_dir``.
+    """
+    from llava_mm.testing import V15_SYSTEM, train_tokenizer
+    prompts = [V15_SYSTEM, 'USER: ASSISTANT:',
+               'Provide a one-sentence caption for the provided image.',
+               VQA_SUFFIX.strip()]
+    return train_tokenizer(out_dir, text_corpus(2000, seed) + prompts * 200,
+                           vocab_size=vocab_size)
+
+
+def demo_scene(image_size: Optional[int] = 256) -> Image.Image:
+    """The demo image: a small red circle left, a large blue square right."""
+    shapes = [Shape('circle', 'red', 'small', 18.0, 24.0, 6.5),
+              Shape('square', 'blue', 'large', 44.0, 40.0, 11.0)]
+    return render_scene(shapes, 50, image_size or BASE_SIZE)

@@ -1,0 +1,137 @@
+"""tools/data/make_shapes.py: deterministic, valid COCO caption + VQAv2."""
+import hashlib
+import json
+import os
+import os.path as osp
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from mmengine.registry import init_default_scope
+from PIL import Image
+
+from llava_mm.datasets.shapes import COLOURS, KINDS, make_shapes
+from llava_mm.registry import DATASETS
+
+N = 12
+
+
+def tree_digest(root: str) -> dict:
+    out = {}
+    for dirpath, _, files in os.walk(root):
+        for name in files:
+            path = osp.join(dirpath, name)
+            with open(path, 'rb') as f:
+                out[osp.relpath(path, root)] = hashlib.sha256(
+                    f.read()).hexdigest()
+    return out
+
+
+@pytest.fixture(scope='module')
+def shapes_root(tmp_path_factory):
+    root = str(tmp_path_factory.mktemp('shapes'))
+    subprocess.run([sys.executable, 'tools/data/make_shapes.py', '--out',
+                    root, '--split', 'val', '--num-images', str(N), '--seed',
+                    '3'], check=True, capture_output=True)
+    return root
+
+
+def test_same_seed_same_files(shapes_root, tmp_path):
+    make_shapes(str(tmp_path / 'again'), N, seed=3, split='val')
+    make_shapes(str(tmp_path / 'other'), N, seed=4, split='val')
+    first = tree_digest(shapes_root)
+    assert len(first) == N + 4
+    assert tree_digest(str(tmp_path / 'again')) == first
+    other = tree_digest(str(tmp_path / 'other'))
+    assert other.keys() == first.keys() and other != first
+
+
+def test_caption_files(shapes_root):
+    with open(osp.join(shapes_root, 'annotations', 'shapes_val.json')) as f:
+        karpathy = json.load(f)
+    with open(osp.join(shapes_root, 'annotations',
+                       'shapes_val_gt.json')) as f:
+        gt = json.load(f)
+    assert [e['image_id'] for e in karpathy] == list(range(N))
+    assert [im['id'] for im in gt['images']] == list(range(N))
+    by_image = {}
+    for ann in gt['annotations']:
+        by_image.setdefault(ann['image_id'], []).append(ann['caption'])
+    assert len({a['id'] for a in gt['annotations']}) == len(gt['annotations'])
+    for e in karpathy:
+        assert re.fullmatch(r'val/shapes_val_\d{12}\.png', e['image'])
+        assert int(e['image'][-16:-4]) == e['image_id']
+        img = Image.open(osp.join(shapes_root, e['image']))
+        assert img.size == (64, 64) and img.mode == 'RGB'
+        assert by_image[e['image_id']] == e['caption']
+        canonical = e['caption'][0]
+        assert canonical.startswith('a ') and canonical.endswith('.')
+        named = re.findall(r'(small|large) (\w+) (\w+)', canonical)
+        assert 1 <= len(named) <= 3
+        for _, colour, kind in named:
+            assert colour in COLOURS and kind in KINDS
+
+
+def test_vqa_files(shapes_root):
+    ann_dir = osp.join(shapes_root, 'annotations')
+    with open(osp.join(ann_dir, 'shapes_val_questions.json')) as f:
+        questions = json.load(f)['questions']
+    with open(osp.join(ann_dir, 'shapes_val_annotations.json')) as f:
+        answers = json.load(f)['annotations']
+    assert len(questions) == len(answers) > N
+    assert len({q['question_id'] for q in questions}) == len(questions)
+    for q, a in zip(questions, answers):
+        assert q['question_id'] == a['question_id']
+        assert q['image_id'] == a['image_id'] and q['question'].endswith('?')
+        assert len(a['answers']) == 10
+        assert {x['answer'] for x in a['answers']} == {
+            a['multiple_choice_answer']}
+        assert a['answer_type'] in ('yes/no', 'number', 'other')
+        if a['answer_type'] == 'yes/no':
+            assert a['multiple_choice_answer'] in ('yes', 'no')
+        if a['answer_type'] == 'number':
+            assert a['multiple_choice_answer'].isdigit()
+
+
+def test_answers_match_the_pixels(tmp_path):
+    """Colour questions are answered by what is drawn."""
+    make_shapes(str(tmp_path), 6, seed=5, split='t')
+    with open(tmp_path / 'annotations' / 'shapes_t_questions.json') as f:
+        questions = json.load(f)['questions']
+    with open(tmp_path / 'annotations' / 'shapes_t_annotations.json') as f:
+        answers = json.load(f)['annotations']
+    for q, a in zip(questions, answers):
+        img = np.asarray(Image.open(
+            tmp_path / 't' / f"shapes_t_{q['image_id']:012d}.png"))
+        if q['question'].startswith('What colour'):
+            rgb = np.array(COLOURS[a['multiple_choice_answer']])
+            close = np.abs(img.astype(int) - rgb).sum(-1) < 30
+            assert close.sum() >= 20, q
+
+
+def test_readers_accept_the_files(shapes_root):
+    """The COCOCaption / COCOVQA dataset types of the configs read them."""
+    init_default_scope('llava_mm')
+    cap = DATASETS.build(dict(
+        type='COCOCaption', data_root=shapes_root,
+        ann_file='annotations/shapes_val.json'))
+    assert len(cap) == N
+    assert osp.isfile(cap[0]['img_path']) and cap[0]['gt_caption']
+    vqa = DATASETS.build(dict(
+        type='COCOVQA', data_root=shapes_root, data_prefix='val',
+        question_file='annotations/shapes_val_questions.json',
+        ann_file='annotations/shapes_val_annotations.json'))
+    item = vqa[0]
+    assert osp.basename(item['img_path']) == \
+        f"shapes_val_{item['image_id']:012d}.png"
+    assert item['question'] and item['gt_answer']
+
+
+def test_bad_arguments_are_refused(tmp_path):
+    with pytest.raises(ValueError, match='num_images'):
+        make_shapes(str(tmp_path), 0, seed=0)
+    with pytest.raises(ValueError, match='split'):
+        make_shapes(str(tmp_path), 1, seed=0, split='a/b')
+

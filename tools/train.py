@@ -1,0 +1,141 @@
+"""Train (fine-tune) a LLaVA model with mmengine's Runner.
+
+Examples::
+
+    # one process (CPU or one GPU)
+    python tools/train.py configs/llava/llava-tiny-shapes_train.py
+    # resume from the latest checkpoint of the work dir
+    python tools/train.py CONFIG --resume
+    # several GPUs
+    bash tools/dist_train.sh CONFIG 8 --amp
+
+A config with ``runner_type = 'FlexibleRunner'`` and a ``strategy`` (e.g.
+``FSDPStrategy`` or ``DeepSpeedStrategy``) is built with mmengine's
+FlexibleRunner, see docs/training.md.
+"""
+import argparse
+import os
+import os.path as osp
+
+import torch
+from mmengine.config import Config, DictAction
+from mmengine.runner import Runner
+
+import llava_mm  # noqa: F401  (registers the modules)
+from llava_mm.models.loading import checkpoint_safe_globals
+from llava_mm.registry import RUNNERS
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    """Command-line arguments (see the module docstring)."""
+    parser = argparse.ArgumentParser(description='Train a LLaVA model')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument('--work-dir', help='where to save logs and models')
+    parser.add_argument(
+        '--resume', nargs='?', type=str, const='auto',
+        help='resume from this checkpoint; without a path, resume from the '
+        'latest checkpoint in the work dir')
+    parser.add_argument(
+        '--amp', action='store_true',
+        help='automatic mixed precision (mmengine AmpOptimWrapper; needs a '
+        'GPU). fp16 with dynamic loss scaling unless the config sets '
+        'optim_wrapper.dtype')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override config settings, key=value pairs, e.g. '
+        'train_cfg.max_iters=100 model.freeze_lm=True')
+    parser.add_argument(
+        '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none', help='job launcher')
+    # torch.distributed.launch passes --local-rank.
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
+    """Apply the command-line options to the config.
+
+    Args:
+        cfg (Config): The loaded config.
+        args (argparse.Namespace): Parsed arguments.
+
+    Returns:
+        Config: The updated config.
+    """
+    if 'train_dataloader' not in cfg or 'train_cfg' not in cfg:
+        raise ValueError(
+            f'{args.config} is not a training config: it has no '
+            'train_dataloader/train_cfg. Use a *_train.py config, e.g. '
+            'configs/llava/llava-tiny-shapes_train.py.')
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+
+    if args.amp:
+        strategy = cfg.get('strategy') or {}
+        if 'DeepSpeed' in str(strategy.get('type', '')):
+            raise ValueError('With DeepSpeed set mixed precision in the '
+                             'strategy (fp16=dict(enabled=True) or bf16=...)'
+                             ', not with --amp.')
+        if not torch.cuda.is_available():
+            raise RuntimeError('--amp needs a GPU (mmengine AmpOptimWrapper '
+                               'runs on CUDA/NPU/MLU only); drop --amp to '
+                               'train in fp32 on CPU.')
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        if cfg.optim_wrapper.get('dtype') in (None, 'float16'):
+            cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+
+    if args.resume == 'auto':
+        cfg.resume = True
+        cfg.load_from = None
+    elif args.resume is not None:
+        if not osp.isfile(args.resume):
+            raise FileNotFoundError(f'--resume {args.resume}: no such '
+                                    'checkpoint file.')
+        cfg.resume = True
+        cfg.load_from = args.resume
+
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+
+    if args.launcher != 'none' and not torch.cuda.is_available():
+        # mmengine's init_dist calls torch.cuda.set_device for every launcher.
+        raise RuntimeError(
+            f'--launcher {args.launcher} needs GPUs (mmengine initialises '
+            'distributed training on CUDA devices). On a CPU-only machine '
+            'train with --launcher none.')
+    return cfg
+
+
+def build_runner(cfg: Config):
+    """The Runner, or the runner named by ``cfg.runner_type``.
+
+    Args:
+        cfg (Config): A training config.
+
+    Returns:
+        mmengine.runner.Runner | mmengine.runner.FlexibleRunner: The runner.
+    """
+    if 'runner_type' not in cfg:
+        return Runner.from_cfg(cfg)
+    return RUNNERS.build(cfg)
+
+
+def main(argv=None) -> None:
+    """Entry point."""
+    args = parse_args(argv)
+    cfg = merge_args(Config.fromfile(args.config), args)
+    runner = build_runner(cfg)
+    # mmengine 0.10.7 calls torch.load with torch's default weights_only=True,
+    # which refuses its own checkpoints (message hub) when resuming.
+    with torch.serialization.safe_globals(checkpoint_safe_globals()):
+        runner.train()
+
+
+if __name__ == '__main__':
+    main()
