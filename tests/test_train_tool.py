@@ -110,3 +110,36 @@ def test_train_tool_errors(tiny_config, tmp_path):
     assert cfg.resume is True and cfg.load_from is None
     assert cfg.model.freeze_lm is True
     assert cfg.work_dir == osp.join('./work_dirs', 'tiny_train')
+
+
+def test_flexible_runner(tiny_config, tmp_path):
+    """``runner_type='FlexibleRunner'`` goes through mmengine's strategies.
+
+    On CPU only the single-device strategy can train; an FSDP config is
+    checked to build its runner and strategy (FSDP itself needs GPUs and a
+    process group, see docs/training.md).
+    """
+    from mmengine._strategy import FSDPStrategy, SingleDeviceStrategy
+    from mmengine.runner import FlexibleRunner
+    config, _ = tiny_config
+    tool = load_train_tool()
+    args = tool.parse_args([config, '--work-dir', str(tmp_path / 'flex'),
+                            '--cfg-options', 'runner_type=FlexibleRunner',
+                            'train_cfg.max_iters=2',
+                            'default_hooks.checkpoint.interval=2'])
+    cfg = tool.merge_args(Config.fromfile(args.config), args)
+    runner = tool.build_runner(cfg)
+    assert isinstance(runner, FlexibleRunner)
+    assert isinstance(runner.strategy, SingleDeviceStrategy)
+    runner.train()
+    ckpt = str(tmp_path / 'flex' / 'iter_2.pth')
+    assert init_model(config, ckpt, device='cpu').task == 'caption'
+
+    cfg = tool.merge_args(Config.fromfile(args.config), args)
+    cfg.strategy = dict(
+        type='FSDPStrategy',
+        model_wrapper=dict(auto_wrap_policy=dict(
+            type='torch.distributed.fsdp.wrap.size_based_auto_wrap_policy',
+            min_num_params=int(1e7))))
+    cfg.work_dir = str(tmp_path / 'fsdp')
+    assert isinstance(tool.build_runner(cfg).strategy, FSDPStrategy)

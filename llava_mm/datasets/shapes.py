@@ -35,10 +35,11 @@ COLOURS: Dict[str, Tuple[int, int, int]] = {
 }
 KINDS = ('circle', 'square', 'triangle', 'cross')
 # Half-extent of a shape in pixels of a 64-pixel image, per size word.
-SIZES = {'small': (5.0, 7.0), 'large': (9.5, 12.0)}
+SIZES = {'small': (3.5, 4.5), 'large': (6.0, 6.8)}
 NUMBER_WORDS = {1: 'one', 2: 'two', 3: 'three'}
 BASE_SIZE = 64  # coordinates are drawn in a 64x64 frame, then scaled
-MIN_X_GAP = 7.0  # objects are this far apart in x, so left-to-right is clear
+GRID = 4  # shapes sit in cells of a 4x4 grid, one per column
+JITTER = 1.0  # random offset of a shape from its cell centre (pixels)
 VQA_SUFFIX = '\nAnswer the question using a single word or phrase.'
 
 
@@ -58,40 +59,36 @@ class Shape:
         return f'{self.size} {self.colour} {self.kind}'
 
 
-def sample_scene(rng: np.random.Generator,
-                 max_tries: int = 200) -> Tuple[List[Shape], int]:
-    """Draw 1-3 non-overlapping shapes with distinct (colour, kind) pairs.
+def sample_scene(rng: np.random.Generator) -> Tuple[List[Shape], int]:
+    """Draw 1-3 shapes with distinct (colour, kind) pairs on the cell grid.
+
+    Each shape sits in its own cell of a ``GRID`` x ``GRID`` grid (cells of
+    16 pixels in a 64-pixel image: the tiny model's ViT patches), with a
+    random offset and size, and in its own column, so "left to right" is
+    always clear.
 
     Args:
         rng (np.random.Generator): The random source.
-        max_tries (int): Placement attempts per scene before re-sampling.
 
     Returns:
         tuple: The shapes sorted left to right, and a background grey level.
     """
-    while True:
-        n = int(rng.integers(1, 4))
-        pairs = set()
-        while len(pairs) < n:
-            pairs.add((str(rng.choice(list(COLOURS))),
-                       str(rng.choice(KINDS))))
-        shapes: List[Shape] = []
-        for colour, kind in sorted(pairs):
-            size = str(rng.choice(list(SIZES)))
-            r = float(rng.uniform(*SIZES[size]))
-            for _ in range(max_tries):
-                x, y = rng.uniform(r + 2, BASE_SIZE - r - 2, size=2)
-                if all(abs(x - s.x) >= MIN_X_GAP
-                       and np.hypot(x - s.x, y - s.y) >= r + s.r + 3
-                       for s in shapes):
-                    shapes.append(Shape(kind, colour, size, float(x),
-                                        float(y), r))
-                    break
-            else:
-                break
-        if len(shapes) == n:
-            background = int(rng.integers(20, 90))
-            return sorted(shapes, key=lambda s: s.x), background
+    n = int(rng.integers(1, 4))
+    pairs = set()
+    while len(pairs) < n:
+        pairs.add((str(rng.choice(list(COLOURS))), str(rng.choice(KINDS))))
+    cols = rng.choice(GRID, size=n, replace=False)
+    rows = rng.integers(0, GRID, size=n)
+    cell = BASE_SIZE / GRID
+    shapes = []
+    for (colour, kind), col, row in zip(sorted(pairs), cols, rows):
+        size = str(rng.choice(list(SIZES)))
+        r = float(rng.uniform(*SIZES[size]))
+        dx, dy = rng.uniform(-JITTER, JITTER, size=2)
+        shapes.append(Shape(kind, colour, size, float((col + 0.5) * cell + dx),
+                            float((row + 0.5) * cell + dy), r))
+    background = int(rng.integers(20, 90))
+    return sorted(shapes, key=lambda s: s.x), background
 
 
 def render_scene(shapes: Sequence[Shape], background: int,
@@ -201,14 +198,15 @@ def questions(shapes: Sequence[Shape], rng: np.random.Generator,
                 ('What shape is on the left?', shapes[0].kind, 'other'),
                 ('What shape is on the right?', shapes[-1].kind, 'other')]
         by_y = sorted(shapes, key=lambda s: s.y)
-        if by_y[1].y - by_y[0].y >= MIN_X_GAP:
+        cell = BASE_SIZE / GRID
+        if by_y[1].y - by_y[0].y >= cell / 2:
             pos.append(('What shape is at the top?', by_y[0].kind, 'other'))
-        if by_y[-1].y - by_y[-2].y >= MIN_X_GAP:
+        if by_y[-1].y - by_y[-2].y >= cell / 2:
             pos.append(('What shape is at the bottom?', by_y[-1].kind,
                         'other'))
     else:
         s = shapes[0]
-        if abs(s.x - BASE_SIZE / 2) >= 8:
+        if abs(s.x - BASE_SIZE / 2) >= 4:
             side = 'left' if s.x < BASE_SIZE / 2 else 'right'
             pos.append((f'Is the {s.kind} on the left or the right?', side,
                         'other'))
@@ -337,6 +335,6 @@ def train_shapes_tokenizer(out_dir: str, vocab_size: int = 512,
 
 def demo_scene(image_size: Optional[int] = 256) -> Image.Image:
     """The demo image: a small red circle left, a large blue square right."""
-    shapes = [Shape('circle', 'red', 'small', 18.0, 24.0, 6.5),
-              Shape('square', 'blue', 'large', 44.0, 40.0, 11.0)]
+    shapes = [Shape('circle', 'red', 'small', 8.5, 23.5, 4.0),
+              Shape('square', 'blue', 'large', 40.0, 41.0, 6.5)]
     return render_scene(shapes, 50, image_size or BASE_SIZE)

@@ -1,0 +1,31 @@
+# Train the tiny shapes LLaVA from scratch on CPU (all parts trainable):
+#   OMP_NUM_THREADS=2 python tools/train.py \
+#       configs/llava/llava-tiny-shapes_train.py
+_base_ = [
+    '../_base_/models/llava-tiny-shapes.py',
+    '../_base_/datasets/shapes_train.py',
+    '../_base_/default_runtime.py',
+]
+max_iters = 1200
+
+# Nothing is pretrained here, so the vision tower trains too.
+model = dict(freeze_vision=False, freeze_projector=False, freeze_lm=False)
+
+optim_wrapper = dict(
+    optimizer=dict(type='AdamW', lr=1e-3, betas=(0.9, 0.98),
+                   weight_decay=0.01),
+    clip_grad=dict(max_norm=1.0))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0,
+         end=100),
+    dict(type='CosineAnnealingLR', by_epoch=False, begin=100, end=max_iters,
+         eta_min=1e-5),
+]
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters)
+
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=50),
+    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=500,
+                    max_keep_ckpts=1))
+log_processor = dict(by_epoch=False)
+randomness = dict(seed=0, deterministic=True)

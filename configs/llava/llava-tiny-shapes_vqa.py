@@ -1,0 +1,10 @@
+_base_ = [
+    '../_base_/models/llava-tiny-shapes.py',
+    '../_base_/datasets/shapes_vqa.py',
+    '../_base_/default_runtime.py',
+]
+model = dict(
+    task='vqa',
+    prompt_tmpl={{_base_.vqa_prompt_tmpl}},
+    generation_cfg=dict(max_new_tokens=8))
+test_dataloader = dict(dataset=dict(pipeline={{_base_.test_pipeline}}))

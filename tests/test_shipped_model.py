@@ -1,0 +1,47 @@
+"""The small shapes LLaVA that ships with the package works offline."""
+import os
+import os.path as osp
+
+import pytest
+
+from llava_mm import get_model, inference_model, list_models
+from llava_mm.apis.model_index import model_entry
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+# demo/shapes.png (llava_mm.datasets.shapes.demo_scene): a small red circle
+# on the left, a large blue square on the right, on a dark grey background.
+DEMO = osp.join(ROOT, 'demo', 'shapes.png')
+
+
+@pytest.fixture(scope='module')
+def caption_model():
+    return get_model('llava-tiny-shapes_caption', device='cpu')
+
+
+def test_registered_with_local_weights():
+    assert {'llava-tiny-shapes_caption',
+            'llava-tiny-shapes_vqa'} <= set(list_models('tiny-shapes'))
+    for name in ('llava-tiny-shapes_caption', 'llava-tiny-shapes_vqa'):
+        weights = model_entry(name)['Weights']
+        assert osp.isfile(weights), weights
+    size = sum(
+        osp.getsize(osp.join(d, f))
+        for d, _, files in os.walk(osp.dirname(weights)) for f in files)
+    assert size <= 20 * 2**20
+
+
+def test_caption_names_what_is_drawn(caption_model):
+    caption = inference_model(caption_model, DEMO)['pred_caption']
+    # The shipped model names the colours and the red circle; telling
+    # shapes apart and their order is its known weakness (shapes VQA
+    # accuracy 52 %), so the blue square and the order are not asserted.
+    assert 'red circle' in caption and 'blue' in caption, caption
+    assert caption.startswith('a ') and caption.endswith('.'), caption
+
+
+def test_vqa_by_name_from_any_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the tokenizer path must not depend on cwd
+    out = inference_model('llava-tiny-shapes_vqa', DEMO,
+                          'What colour is the circle?', device='cpu')
+    assert out == {'question': 'What colour is the circle?',
+                   'pred_answer': 'red'}
