@@ -4,22 +4,15 @@
 # The tokenizer ships with the package; its path is found from this file's
 # location, so it resolves for a source checkout, an editable install and a
 # wheel (llava_mm/.mim/) alike, whatever the current directory.
+_base_ = ['./llava-7b-v1.5.py']
+
 checkpoint_dir = '{{ fileDirname }}/../../../checkpoints/llava-tiny-shapes'
-system_prompt = (
-    'A chat between a curious human and an artificial intelligence '
-    'assistant. The assistant gives helpful, detailed, and polite answers '
-    "to the human's questions.")
 image_size = 64
-prompt_tmpl = f'{system_prompt} USER: <image>\n{{question}} ASSISTANT:'
-vqa_prompt_tmpl = (f'{system_prompt} USER: <image>\n{{question}}\n'
-                   'Answer the question using a single word or phrase. '
-                   'ASSISTANT:')
 
 model = dict(
-    type='Llava',
-    tokenizer=dict(
-        type='AutoTokenizer', name_or_path=f'{checkpoint_dir}/tokenizer'),
+    tokenizer=dict(name_or_path=f'{checkpoint_dir}/tokenizer'),
     vision_encoder=dict(
+        _delete_=True,
         type='VisionTransformer',
         arch=dict(embed_dims=96, num_layers=4, num_heads=4,
                   feedforward_channels=384),
@@ -32,37 +25,15 @@ model = dict(
         out_type='raw',
     ),
     mm_hidden_size=96,
-    mm_proj_depth=2,
-    mm_vision_select_layer=-2,
-    lang_encoder=dict(
-        type='AutoModelForCausalLM',
-        config=dict(
-            model_type='llama',
-            vocab_size=512,
-            hidden_size=192,
-            intermediate_size=512,
-            num_hidden_layers=3,
-            num_attention_heads=4,
-            num_key_value_heads=4,
-            max_position_embeddings=256,
-            rms_norm_eps=1e-5,
-            rope_theta=10000.0,
-            bos_token_id=1,
-            eos_token_id=2,
-            tie_word_embeddings=False,
-        ),
-        attn_implementation='sdpa',
-    ),
-    task='caption',
-    prompt_tmpl=prompt_tmpl,
-    caption_prompt='Provide a one-sentence caption for the provided image.',
-    generation_cfg=dict(num_beams=1, do_sample=False, max_new_tokens=32),
-    data_preprocessor=dict(
-        type='MultiModalDataPreprocessor',
-        mean=[122.770938, 116.7460125, 104.09373615],
-        std=[68.5005327, 66.6321579, 70.32316305],
-        to_rgb=False,
-    ),
+    lang_encoder=dict(config=dict(
+        vocab_size=512,
+        hidden_size=192,
+        intermediate_size=512,
+        num_hidden_layers=3,
+        num_attention_heads=4,
+        num_key_value_heads=4,
+        max_position_embeddings=256)),
+    generation_cfg=dict(max_new_tokens=32),
 )
 
 test_pipeline = [
