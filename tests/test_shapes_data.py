@@ -12,7 +12,8 @@ import pytest
 from mmengine.registry import init_default_scope
 from PIL import Image
 
-from llava_mm.datasets.shapes import COLOURS, KINDS, make_shapes
+from llava_mm.datasets.shapes import (CAPTION_PROMPT, COLOURS, KINDS,
+                                     VQA_SUFFIX, make_shapes)
 from llava_mm.registry import DATASETS
 
 N = 12
@@ -42,7 +43,7 @@ def test_same_seed_same_files(shapes_root, tmp_path):
     make_shapes(str(tmp_path / 'again'), N, seed=3, split='val')
     make_shapes(str(tmp_path / 'other'), N, seed=4, split='val')
     first = tree_digest(shapes_root)
-    assert len(first) == N + 4
+    assert len(first) == N + 5  # images + 5 annotation files
     assert tree_digest(str(tmp_path / 'again')) == first
     other = tree_digest(str(tmp_path / 'other'))
     assert other.keys() == first.keys() and other != first
@@ -135,3 +136,62 @@ def test_bad_arguments_are_refused(tmp_path):
     with pytest.raises(ValueError, match='split'):
         make_shapes(str(tmp_path), 1, seed=0, split='a/b')
 
+
+
+def test_llava_conversations_hold_the_same_data(shapes_root):
+    """The LLaVA-format file repeats the caption and VQA files' content."""
+    init_default_scope('llava_mm')
+    conv = DATASETS.build(dict(
+        type='LLaVAInstruct', data_root=shapes_root,
+        ann_file='annotations/shapes_val_llava.json'))
+    assert len(conv) == 2 * N  # one caption and one VQA entry per image
+    with open(osp.join(shapes_root, 'annotations',
+                       'shapes_val.json')) as f:
+        caps = {e['image_id']: e['caption'][0] for e in json.load(f)}
+    vqa = DATASETS.build(dict(
+        type='COCOVQA', data_root=shapes_root, data_prefix='val',
+        question_file='annotations/shapes_val_questions.json',
+        ann_file='annotations/shapes_val_annotations.json'))
+    want = {}
+    for i in range(len(vqa)):
+        info = vqa.get_data_info(i)
+        want.setdefault(info['image_id'], set()).add(
+            (info['question'] + VQA_SUFFIX, info['gt_answer'][0]))
+    firsts = set()
+    for i in range(len(conv)):
+        info = conv.get_data_info(i)
+        turns = info['conversation']
+        assert osp.isfile(info['img_path'])
+        if turns[0][0] == CAPTION_PROMPT:
+            assert turns == [[CAPTION_PROMPT, caps[info['image_id']]]]
+        else:
+            assert {tuple(t) for t in turns} == want[info['image_id']]
+            firsts.add(turns[0][0].split()[0])
+    assert len(firsts) >= 3  # questions are shuffled, not one family first
+
+
+def test_llava_file_errors_name_the_entry(tmp_path):
+    init_default_scope('llava_mm')
+    Image.new('RGB', (8, 8)).save(tmp_path / 'a_000000000007.png')
+
+    def build(entries):
+        (tmp_path / 'ann.json').write_text(json.dumps(entries))
+        return DATASETS.build(dict(type='LLaVAInstruct',
+                                   data_root=str(tmp_path),
+                                   ann_file='ann.json'))
+
+    ok = {'id': 'x', 'image': 'a_000000000007.png', 'conversations': [
+        {'from': 'human', 'value': 'Describe it.\n<image>'},
+        {'from': 'gpt', 'value': 'A black square.'}]}
+    info = build([ok]).get_data_info(0)
+    assert info['conversation'] == [['Describe it.', 'A black square.']]
+    assert info['image_id'] == 7
+    text_only = dict(ok, conversations=[
+        {'from': 'human', 'value': 'Hi'}, {'from': 'gpt', 'value': 'Hello'}])
+    with pytest.raises(ValueError, match=r"entry 1 \(id 'x'\).*text-only"):
+        build([ok, text_only])
+    swapped = dict(ok, conversations=ok['conversations'][::-1])
+    with pytest.raises(ValueError, match='turn 0 must be a "human" turn'):
+        build([swapped])
+    with pytest.raises(FileNotFoundError, match='skip_missing'):
+        build([dict(ok, image='missing.png')])

@@ -163,3 +163,61 @@ def test_append_to_question_matches_the_vqa_template(tokenizer_dir):
     assert AppendToQuestion()(dict(out))['question'] == out['question']
     with pytest.raises(KeyError, match='question'):
         AppendToQuestion()(dict(gt_caption='a cat.'))
+
+
+def conversation_sample():
+    """A two-turn LLaVA conversation (as LLaVAInstruct packs it)."""
+    s = DataSample()
+    s.set_field([['What colour is the circle?', 'red'],
+                 ['Is there a square?', 'no']], 'conversation')
+    return s
+
+
+def test_conversation_labels_every_answer_and_no_question(model):
+    """Turn 2 follows EOS as ``USER: q ASSISTANT:``; only answers count."""
+    tok = model.tokenizer
+    batch = model.build_batch(images(2), [conversation_sample(),
+                                          samples()[0]],
+                              with_targets=True, padding_side='right')
+    ids = lambda text: tok(text, add_special_tokens=False).input_ids  # noqa
+    red, no = model.target_ids('red'), model.target_ids('no')
+    user = ids('USER: Is there a square? ASSISTANT:')
+    n_real = int(batch['attention_mask'][0].sum())
+    labels = batch['labels'][0, :n_real].tolist()
+    tail = red + user + no
+    assert labels[-len(tail):] == red + [IGNORE_INDEX] * len(user) + no
+    assert set(labels[:-len(tail)]) == {IGNORE_INDEX}
+    # The inputs at those positions are exactly these ids.
+    emb = model.lang_encoder.get_input_embeddings()
+    torch.testing.assert_close(batch['inputs_embeds'][0, n_real - len(tail):
+                                                      n_real],
+                               emb(torch.tensor(tail)))
+    # The first turn is an ordinary prompt: same ids as at inference.
+    single = DataSample(metainfo=dict(question='What colour is the circle?'))
+    single.set_field('red', 'gt_answer')
+    one = model.build_batch(images(1), [single], with_targets=True,
+                            padding_side='right')
+    n_one = int(one['attention_mask'][0].sum())
+    torch.testing.assert_close(one['inputs_embeds'][0, :n_one],
+                               batch['inputs_embeds'][0, :n_one])
+
+
+def test_conversations_train(tokenizer_dir):
+    model = build_tiny(tokenizer_dir, freeze_vision=False)
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(15):
+        loss = model.loss(images(2), [conversation_sample(),
+                                      conversation_sample()])['loss']
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.5 * losses[0], losses
+
+
+def test_bad_conversation_is_a_clear_error(model):
+    bad = DataSample()
+    bad.set_field([['only a question']], 'conversation')
+    with pytest.raises(ValueError, match=r'\[question, answer\] pairs'):
+        model.loss(images(1), [bad])

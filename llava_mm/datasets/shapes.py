@@ -15,6 +15,8 @@ Layout written under ``out`` for a split ``S``::
     annotations/shapes_S_gt.json           COCO-format ground-truth captions
     annotations/shapes_S_questions.json    VQAv2 questions
     annotations/shapes_S_annotations.json  VQAv2 answers (10 per question)
+    annotations/shapes_S_llava.json        the same captions and questions as
+                                           LLaVA conversations (training)
 """
 import json
 import os
@@ -41,6 +43,7 @@ BASE_SIZE = 64  # coordinates are drawn in a 64x64 frame, then scaled
 GRID = 4  # shapes sit in cells of a 4x4 grid, one per column
 JITTER = 1.0  # random offset of a shape from its cell centre (pixels)
 VQA_SUFFIX = '\nAnswer the question using a single word or phrase.'
+CAPTION_PROMPT = 'Provide a one-sentence caption for the provided image.'
 
 
 @dataclass
@@ -216,6 +219,45 @@ def questions(shapes: Sequence[Shape], rng: np.random.Generator,
     return [chosen[i] for i in sorted(order)]
 
 
+def llava_entries(rel: str, image_id: int, caption: str,
+                  qas: Sequence[Tuple[str, str, str]],
+                  rng: np.random.Generator) -> List[dict]:
+    """An image's caption and questions as LLaVA instruction entries.
+
+    Two conversations, as in LLaVA-1.5's training mix: the caption (short-
+    caption prompt) on its own, and all questions in a random order, each
+    with the short-answer instruction, so every question is sometimes the
+    first turn (the one inference asks).
+
+    Args:
+        rel (str): Image path relative to the dataset root.
+        image_id (int): Image id.
+        caption (str): The canonical caption.
+        qas (Sequence[tuple]): ``(question, answer, answer_type)``.
+        rng (np.random.Generator): Orders the questions.
+
+    Returns:
+        list[dict]: Entries of the official LLaVA JSON format.
+    """
+    def turns(pairs):
+        out = []
+        for k, (q, a) in enumerate(pairs):
+            image = '<image>\n' if k == 0 else ''
+            out += [{'from': 'human', 'value': image + q},
+                    {'from': 'gpt', 'value': a}]
+        return out
+
+    entries = [dict(id=f'{image_id}_caption', image=rel,
+                    conversations=turns([(CAPTION_PROMPT, caption)]))]
+    if qas:
+        order = rng.permutation(len(qas))
+        entries.append(dict(
+            id=f'{image_id}_vqa', image=rel,
+            conversations=turns([(qas[i][0] + VQA_SUFFIX, qas[i][1])
+                                 for i in order])))
+    return entries
+
+
 def _question_type(question: str) -> str:
     return ' '.join(question.lower().rstrip('?').split()[:3])
 
@@ -238,7 +280,7 @@ def make_shapes(out: str,
 
     Returns:
         dict: Paths of the written annotation files by kind (``caption``,
-        ``caption_gt``, ``questions``, ``answers``).
+        ``caption_gt``, ``questions``, ``answers``, ``llava``).
     """
     if num_images < 1:
         raise ValueError(f'num_images must be >= 1, got {num_images}.')
@@ -246,9 +288,10 @@ def make_shapes(out: str,
         raise ValueError(f'split must be letters, digits or "-" (it goes in '
                          f'file names), got {split!r}.')
     rng = np.random.default_rng(seed)
+    turn_rng = np.random.default_rng([seed, 1])  # keeps rng's stream as is
     os.makedirs(osp.join(out, split), exist_ok=True)
     os.makedirs(osp.join(out, 'annotations'), exist_ok=True)
-    karpathy, gt_images, gt_anns, qs, anns = [], [], [], [], []
+    karpathy, gt_images, gt_anns, qs, anns, llava = [], [], [], [], [], []
     for image_id in range(start_id, start_id + num_images):
         shapes, background = sample_scene(rng)
         rel = f'{split}/shapes_{split}_{image_id:012d}.png'
@@ -259,7 +302,9 @@ def make_shapes(out: str,
         for cap in caps:
             gt_anns.append(dict(image_id=image_id, id=len(gt_anns),
                                 caption=cap))
-        for k, (q, a, atype) in enumerate(questions(shapes, rng)):
+        qas = questions(shapes, rng)
+        llava += llava_entries(rel, image_id, caps[0], qas, turn_rng)
+        for k, (q, a, atype) in enumerate(qas):
             qid = image_id * 10 + k
             qs.append(dict(image_id=image_id, question=q, question_id=qid))
             anns.append(dict(
@@ -281,6 +326,7 @@ def make_shapes(out: str,
         'answers': (f'shapes_{split}_annotations.json',
                     dict(info=info, data_type='shapes', data_subtype=split,
                          annotations=anns)),
+        'llava': (f'shapes_{split}_llava.json', llava),
     }
     paths = {}
     for key, (name, obj) in files.items():
@@ -327,7 +373,7 @@ def train_shapes_tokenizer(out_dir: str, vocab_size: int = 512,
     """
     from llava_mm.testing import V15_SYSTEM, train_tokenizer
     prompts = [V15_SYSTEM, 'USER: ASSISTANT:',
-               'Provide a one-sentence caption for the provided image.',
+               CAPTION_PROMPT,
                VQA_SUFFIX.strip()]
     return train_tokenizer(out_dir, text_corpus(2000, seed) + prompts * 200,
                            vocab_size=vocab_size)

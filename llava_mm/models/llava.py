@@ -12,7 +12,6 @@ The prompt is cut at ``<image>``; every text chunk is tokenised on its own
 (the first one with BOS), as the official ``tokenizer_image_token`` does, and
 the image's patch features are spliced in where ``<image>`` stood.
 """
-from collections import Counter
 from typing import Dict, List, Optional
 
 import torch
@@ -23,12 +22,13 @@ from torch import nn
 from llava_mm.registry import MODELS, TOKENIZER
 from .builders import _causal_lm  # noqa: F401  (registers the builders)
 from .kv_cache import PreallocatedCache
+from .prompting import IMAGE_TOKEN, IMAGE_TOKEN_INDEX, PromptMixin
 from .sequence import build_multimodal_batch
-
-IMAGE_TOKEN = '<image>'
-IMAGE_TOKEN_INDEX = -200  # placeholder id, as in the official LLaVA
 DEFAULT_CAPTION_PROMPT = (
     'Provide a one-sentence caption for the provided image.')
+# A later user turn of a conversation (the official LLaVA-1.5 separators:
+# `` `` after the system prompt and each question, ``</s>`` after answers).
+DEFAULT_TURN_TMPL = 'USER: {question} ASSISTANT:'
 
 
 def build_projector(in_dims: int, out_dims: int, depth: int) -> nn.Module:
@@ -55,7 +55,7 @@ class LlavaModules(nn.Module):
 
 
 @MODELS.register_module()
-class Llava(BaseModel):
+class Llava(PromptMixin, BaseModel):
     """LLaVA for captioning and VQA, trainable, faithful to the official one.
 
     Args:
@@ -80,6 +80,10 @@ class Llava(BaseModel):
         generation_cfg (dict): Defaults for ``generate``.
         caption_prompt (str): The question put in ``{question}`` for
             captioning when none is given.
+        turn_tmpl (str): A later user turn of a multi-turn training
+            conversation, put right after the previous answer's EOS, as in
+            the official LLaVA-1.5 template. Defaults to
+            ``'USER: {question} ASSISTANT:'``.
         freeze_vision (bool): Freeze the vision tower. Defaults to True.
         freeze_projector (bool): Freeze the projector. Defaults to False.
         freeze_lm (bool): Freeze the language model. Defaults to False.
@@ -104,6 +108,7 @@ class Llava(BaseModel):
                  mm_proj_depth: int = 1,
                  generation_cfg: Optional[dict] = None,
                  caption_prompt: str = DEFAULT_CAPTION_PROMPT,
+                 turn_tmpl: str = DEFAULT_TURN_TMPL,
                  freeze_vision: bool = True,
                  freeze_projector: bool = False,
                  freeze_lm: bool = False,
@@ -125,6 +130,11 @@ class Llava(BaseModel):
         self.task = task
         self.prompt_tmpl = prompt_tmpl
         self.caption_prompt = caption_prompt
+        if '{question}' not in turn_tmpl or IMAGE_TOKEN in turn_tmpl:
+            raise ValueError(
+                f'turn_tmpl must hold "{{question}}" and no "{IMAGE_TOKEN}", '
+                f'got {turn_tmpl!r}.')
+        self.turn_tmpl = turn_tmpl
         self.generation_cfg = dict(generation_cfg or {})
         self.mm_vision_select_layer = mm_vision_select_layer
 
@@ -193,77 +203,6 @@ class Llava(BaseModel):
     def lang_encoder(self) -> nn.Module:
         return self.model.lang_encoder
 
-    # ------------------------------------------------------------------ text
-    def format_prompt(self, question: Optional[str] = None) -> str:
-        """Fill the template.
-
-        Args:
-            question (str, optional): The question, or for captioning a
-                custom instruction. Captioning defaults to
-                ``caption_prompt``.
-
-        Returns:
-            str: The prompt with ``<image>`` still in it.
-        """
-        if question is None:
-            if self.task == 'vqa' and '{question}' in self.prompt_tmpl:
-                raise ValueError('A VQA model needs a question.')
-            question = self.caption_prompt
-        elif '{question}' not in self.prompt_tmpl:
-            raise ValueError(
-                'This model\'s prompt_tmpl has no "{question}" placeholder, '
-                'so a custom prompt cannot be used; add one to prompt_tmpl.')
-        return self.prompt_tmpl.replace('{question}', question)
-
-    def tokenize_prompt(self, prompt: str) -> List[int]:
-        """Token ids of a prompt, ``IMAGE_TOKEN_INDEX`` where the image goes.
-
-        Args:
-            prompt (str): Text with one ``<image>``.
-
-        Returns:
-            list[int]: BOS, the ids before the image, -200, the ids after.
-        """
-        before, after = prompt.split(IMAGE_TOKEN)
-        tok = self.tokenizer
-        ids = tok(before, add_special_tokens=False).input_ids
-        if tok.bos_token_id is not None:
-            ids = [tok.bos_token_id] + ids
-        return ids + [IMAGE_TOKEN_INDEX] + tok(
-            after, add_special_tokens=False).input_ids
-
-    def target_ids(self, text: str) -> List[int]:
-        """Ids of an answer the model is trained to produce, EOS last."""
-        ids = self.tokenizer(text, add_special_tokens=False).input_ids
-        return ids + [self.tokenizer.eos_token_id]
-
-    def _sample_question(self, sample: Optional[DataSample]) -> Optional[str]:
-        return None if sample is None else sample.get('question')
-
-    @staticmethod
-    def _sample_target(sample: DataSample) -> str:
-        """The text a training sample teaches: its answer or its caption.
-
-        A sample with ``gt_answer`` (VQA; a list is reduced to its most
-        frequent / highest-weighted answer) is a VQA sample, else
-        ``gt_caption`` (a list gives its first caption). So one model can be
-        trained on a mix of both.
-        """
-        answer = sample.get('gt_answer')
-        if answer is not None:
-            if isinstance(answer, str):
-                return answer
-            weights = sample.get('gt_answer_weight')
-            if weights is not None:
-                return answer[max(range(len(answer)),
-                                  key=lambda i: weights[i])]
-            return Counter(answer).most_common(1)[0][0]
-        caption = sample.get('gt_caption')
-        if caption is None:
-            raise KeyError('Training needs "gt_caption" or "gt_answer" in '
-                           'every data sample.')
-        return caption if isinstance(caption, str) else caption[0]
-
     # ----------------------------------------------------------------- image
     def encode_images(self, images: torch.Tensor) -> torch.Tensor:
         """Projected patch features.
@@ -329,14 +268,20 @@ class Llava(BaseModel):
             ``position_ids`` (B, L) and, with targets, ``labels`` (B, L).
         """
         samples = data_samples or [None] * images.shape[0]
-        prompts = [self.tokenize_prompt(self.format_prompt(
-            self._sample_question(s))) for s in samples]
-        targets = [self.target_ids(self._sample_target(s))
-                   for s in samples] if with_targets else None
+        targets = labels = None
+        if with_targets:
+            turns = [self._sample_turns(s) for s in samples]
+            questions = [t[0][0] for t in turns]
+            targets, labels = zip(*[self.conversation_ids(t) for t in turns])
+        else:
+            questions = [self._sample_question(s) for s in samples]
+        prompts = [self.tokenize_prompt(self.format_prompt(q))
+                   for q in questions]
         image_feats = self.encode_images(images)
         return build_multimodal_batch(
             self.lang_encoder.get_input_embeddings(), prompts, image_feats,
-            IMAGE_TOKEN_INDEX, targets=targets, padding_side=padding_side,
+            IMAGE_TOKEN_INDEX, targets=targets, target_labels=labels,
+            padding_side=padding_side,
             max_positions=getattr(self.lang_encoder.config,
                                   'max_position_embeddings', None))
 
@@ -346,8 +291,8 @@ class Llava(BaseModel):
 
         Args:
             images (torch.Tensor): (B, 3, H, W).
-            data_samples (list[DataSample]): With ``gt_caption`` or
-                ``gt_answer`` (and ``question`` for VQA).
+            data_samples (list[DataSample]): With ``gt_caption``,
+                ``gt_answer`` (and ``question``) or a ``conversation``.
 
         Returns:
             dict: ``{'loss': tensor}``.

@@ -12,6 +12,7 @@ def build_multimodal_batch(embed: nn.Embedding,
                            image_feats: torch.Tensor,
                            image_index: int,
                            targets: Optional[List[List[int]]] = None,
+                           target_labels: Optional[List[List[int]]] = None,
                            padding_side: str = 'left',
                            max_positions: Optional[int] = None
                            ) -> Dict[str, torch.Tensor]:
@@ -27,6 +28,10 @@ def build_multimodal_batch(embed: nn.Embedding,
         image_index (int): The placeholder id in ``prompts``.
         targets (list[list[int]], optional): Ids to append after each
             prompt; they are the only positions with a label.
+        target_labels (list[list[int]], optional): Labels of the
+            ``targets`` positions, same lengths, ``IGNORE_INDEX`` where a
+            target id is context rather than an answer (the user turns of a
+            multi-turn conversation). Defaults to the target ids.
         padding_side (str): ``'left'`` or ``'right'``.
         max_positions (int, optional): The model's context; a longer
             sequence raises.
@@ -43,6 +48,9 @@ def build_multimodal_batch(embed: nn.Embedding,
         raise ValueError(f'{len(prompts)} prompts for {B} images.')
     device = image_feats.device
     targets = targets or [[] for _ in prompts]
+    target_labels = target_labels or targets
+    if [len(t) for t in target_labels] != [len(t) for t in targets]:
+        raise ValueError('target_labels must have the lengths of targets.')
     text = [p + t for p, t in zip(prompts, targets)]
     for ids in text:
         if ids.count(image_index) != 1:
@@ -75,7 +83,7 @@ def build_multimodal_batch(embed: nn.Embedding,
         if n_tgt:
             end = start + lengths[b]
             labels[b, end - n_tgt:end] = torch.tensor(
-                targets[b], dtype=torch.long, device=device)
+                target_labels[b], dtype=torch.long, device=device)
     position_ids = (attention_mask.cumsum(-1) - 1).clamp(min=0)
     out = dict(inputs_embeds=inputs_embeds, attention_mask=attention_mask,
                position_ids=position_ids)

@@ -1,0 +1,135 @@
+"""The text side of LLaVA: prompt templates, tokenisation, training targets.
+
+:class:`~llava_mm.models.Llava` mixes this in. The first chunk of a prompt
+gets BOS; ``<image>`` becomes ``IMAGE_TOKEN_INDEX``; training targets are the
+answer (or caption) ids plus EOS, and a multi-turn conversation continues
+with ``turn_tmpl`` after each EOS, as the official LLaVA-1.5 template does.
+"""
+from collections import Counter
+from typing import List, Optional
+
+from mmpretrain.structures import DataSample
+
+from .sequence import IGNORE_INDEX
+
+IMAGE_TOKEN = '<image>'
+IMAGE_TOKEN_INDEX = -200  # placeholder id, as in the official LLaVA
+
+
+class PromptMixin:
+    """Prompt and target handling; needs ``tokenizer``, ``prompt_tmpl``,
+    ``turn_tmpl``, ``caption_prompt`` and ``task`` on the model."""
+
+    def format_prompt(self, question: Optional[str] = None) -> str:
+        """Fill the template.
+
+        Args:
+            question (str, optional): The question, or for captioning a
+                custom instruction. Captioning defaults to
+                ``caption_prompt``.
+
+        Returns:
+            str: The prompt with ``<image>`` still in it.
+        """
+        if question is None:
+            if self.task == 'vqa' and '{question}' in self.prompt_tmpl:
+                raise ValueError('A VQA model needs a question.')
+            question = self.caption_prompt
+        elif '{question}' not in self.prompt_tmpl:
+            raise ValueError(
+                'This model\'s prompt_tmpl has no "{question}" placeholder, '
+                'so a custom prompt cannot be used; add one to prompt_tmpl.')
+        return self.prompt_tmpl.replace('{question}', question)
+
+    def tokenize_prompt(self, prompt: str) -> List[int]:
+        """Token ids of a prompt, ``IMAGE_TOKEN_INDEX`` where the image goes.
+
+        Args:
+            prompt (str): Text with one ``<image>``.
+
+        Returns:
+            list[int]: BOS, the ids before the image, -200, the ids after.
+        """
+        before, after = prompt.split(IMAGE_TOKEN)
+        tok = self.tokenizer
+        ids = tok(before, add_special_tokens=False).input_ids
+        if tok.bos_token_id is not None:
+            ids = [tok.bos_token_id] + ids
+        return ids + [IMAGE_TOKEN_INDEX] + tok(
+            after, add_special_tokens=False).input_ids
+
+    def target_ids(self, text: str) -> List[int]:
+        """Ids of an answer the model is trained to produce, EOS last."""
+        ids = self.tokenizer(text, add_special_tokens=False).input_ids
+        return ids + [self.tokenizer.eos_token_id]
+
+    def _sample_question(self, sample: Optional[DataSample]) -> Optional[str]:
+        return None if sample is None else sample.get('question')
+
+    def _sample_turns(self, sample: DataSample) -> List[tuple]:
+        """The (question, answer) turns a training sample teaches.
+
+        A ``conversation`` (``[[question, answer], ...]``, from
+        :class:`~llava_mm.datasets.LLaVAInstruct`) gives all its turns;
+        otherwise the one turn is the sample's ``question`` (None: the
+        caption prompt) and its target (:meth:`_sample_target`).
+        """
+        conversation = sample.get('conversation')
+        if conversation is None:
+            return [(self._sample_question(sample),
+                     self._sample_target(sample))]
+        if not conversation or any(len(t) != 2 for t in conversation):
+            raise ValueError('A "conversation" must be a non-empty list of '
+                             f'[question, answer] pairs, got {conversation}.')
+        return [tuple(t) for t in conversation]
+
+    def conversation_ids(self, turns: List[tuple]) -> tuple:
+        """Token ids after the first prompt, and their labels.
+
+        The first answer follows ``prompt_tmpl``; every later question is
+        ``turn_tmpl`` after the previous answer's EOS, with no label.
+
+        Args:
+            turns (list[tuple]): ``(question, answer)`` pairs; the first
+                question is the one of the prompt.
+
+        Returns:
+            tuple[list[int], list[int]]: Ids and labels (``-100`` on the
+            user turns).
+        """
+        ids, labels = [], []
+        for k, (question, answer) in enumerate(turns):
+            if k:
+                user = self.tokenizer(
+                    self.turn_tmpl.replace('{question}', question),
+                    add_special_tokens=False).input_ids
+                ids += user
+                labels += [IGNORE_INDEX] * len(user)
+            target = self.target_ids(answer)
+            ids += target
+            labels += target
+        return ids, labels
+
+    @staticmethod
+    def _sample_target(sample: DataSample) -> str:
+        """The text a training sample teaches: its answer or its caption.
+
+        A sample with ``gt_answer`` (VQA; a list is reduced to its most
+        frequent / highest-weighted answer) is a VQA sample, else
+        ``gt_caption`` (a list gives its first caption). So one model can be
+        trained on a mix of both.
+        """
+        answer = sample.get('gt_answer')
+        if answer is not None:
+            if isinstance(answer, str):
+                return answer
+            weights = sample.get('gt_answer_weight')
+            if weights is not None:
+                return answer[max(range(len(answer)),
+                                  key=lambda i: weights[i])]
+            return Counter(answer).most_common(1)[0][0]
+        caption = sample.get('gt_caption')
+        if caption is None:
+            raise KeyError('Training needs "gt_caption" or "gt_answer" in '
+                           'every data sample.')
+        return caption if isinstance(caption, str) else caption[0]
