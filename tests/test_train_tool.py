@@ -38,8 +38,8 @@ def tiny_config(tmp_path_factory, tokenizer_dir):
     cfg.model = tiny_llava_model_cfg(tokenizer_dir, 300, img_size=64,
                                      patch_size=16)
     cfg.model.freeze_vision = False
-    for ds in cfg.train_dataloader.dataset.datasets:
-        ds.data_root = data
+    cfg.train_dataloader.dataset.data_root = data
+    cfg.load_from = None  # no stage-0 vision checkpoint here
     cfg.train_dataloader.batch_size = 4
     cfg.train_cfg.max_iters = 3
     cfg.param_scheduler = [dict(type='ConstantLR', factor=1.0,
@@ -106,6 +106,8 @@ def test_train_tool_errors(tiny_config, tmp_path):
     if not torch.cuda.is_available():
         with pytest.raises(RuntimeError, match='needs a GPU'):
             merged(config, '--amp')
+    with pytest.raises(FileNotFoundError, match='Train the stage'):
+        merged(config, '--cfg-options', f'load_from={tmp_path}/stage0.pth')
     cfg = merged(config, '--resume', '--cfg-options', 'model.freeze_lm=True')
     assert cfg.resume is True and cfg.load_from is None
     assert cfg.model.freeze_lm is True

@@ -102,6 +102,14 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    load_from = cfg.get('load_from')
+    if load_from and not cfg.get('resume') and not osp.isfile(load_from) \
+            and '://' not in load_from:
+        raise FileNotFoundError(
+            f'load_from={load_from!r} does not exist. Train the stage this '
+            'config starts from first (see the comment at the top of the '
+            'config), or pass --cfg-options load_from=None to start from '
+            'random weights.')
 
     if args.launcher != 'none' and not torch.cuda.is_available():
         # mmengine's init_dist calls torch.cuda.set_device for every launcher.

@@ -1,15 +1,20 @@
-# Train the tiny shapes LLaVA from scratch on CPU (all parts trainable):
-#   OMP_NUM_THREADS=2 python tools/train.py \
-#       configs/llava/llava-tiny-shapes_train.py
+# Stage 1 of the tiny shapes LLaVA, on CPU, all parts trainable, starting
+# from the vision tower of stage 0 (llava-tiny-shapes_vision-pretrain.py):
+#   python tools/train.py configs/llava/llava-tiny-shapes_vision-pretrain.py
+#   python tools/train.py configs/llava/llava-tiny-shapes_train.py
 _base_ = [
     '../_base_/models/llava-tiny-shapes.py',
     '../_base_/datasets/shapes_train.py',
     '../_base_/default_runtime.py',
 ]
 max_iters = 1200
+# Stage 0's checkpoint (the default work_dir of tools/train.py): it holds
+# only model.vision_tower.*; the projector and the LM start from init.
+load_from = 'work_dirs/llava-tiny-shapes_vision-pretrain/iter_600.pth'
 
-# Nothing is pretrained here, so the vision tower trains too.
-model = dict(freeze_vision=False, freeze_projector=False, freeze_lm=False)
+# LLaVA-1.5's stage-2 recipe: the (stage-0) vision tower stays frozen, the
+# projector and the LM learn.
+model = dict(freeze_vision=True, freeze_projector=False, freeze_lm=False)
 
 optim_wrapper = dict(
     optimizer=dict(type='AdamW', lr=1e-3, betas=(0.9, 0.98),

@@ -10,8 +10,9 @@ max_iters = 600
 
 colours = ['red', 'green', 'blue', 'yellow', 'purple', 'orange']
 kinds = ['circle', 'square', 'triangle', 'cross']
-# What each object is (colour + kind) and how big it is (size + colour).
-tags = [f'{c} {k}' for c in colours for k in kinds] + \
+# Each colour and each kind on its own, what each object is (colour + kind)
+# and how big it is (size + colour).
+tags = colours + kinds + [f'{c} {k}' for c in colours for k in kinds] + \
     [f'{s} {c}' for s in ('small', 'large') for c in colours]
 
 model = dict(
