@@ -10,9 +10,10 @@ max_iters = 600
 
 colours = ['red', 'green', 'blue', 'yellow', 'purple', 'orange']
 kinds = ['circle', 'square', 'triangle', 'cross']
-# Each colour and each kind on its own, what each object is (colour + kind)
-# and how big it is (size + colour).
-tags = colours + kinds + [f'{c} {k}' for c in colours for k in kinds] + \
+# What each object is (colour + kind) and how big it is (size + colour).
+# (Adding the colours and kinds on their own as tags was tried: VQA 66 %
+# instead of 69 %.)
+tags = [f'{c} {k}' for c in colours for k in kinds] + \
     [f'{s} {c}' for s in ('small', 'large') for c in colours]
 
 model = dict(
