@@ -26,8 +26,8 @@ from .prompting import IMAGE_TOKEN, IMAGE_TOKEN_INDEX, PromptMixin
 from .sequence import build_multimodal_batch
 DEFAULT_CAPTION_PROMPT = (
     'Provide a one-sentence caption for the provided image.')
-# A later user turn of a conversation (the official LLaVA-1.5 separators:
-# `` `` after the system prompt and each question, ``</s>`` after answers).
+# A later user turn of a conversation (the official LLaVA-1.5 separators: a
+# space after the system prompt and after each question, </s> after answers).
 DEFAULT_TURN_TMPL = 'USER: {question} ASSISTANT:'
 
 
