@@ -1,12 +1,13 @@
 """COCO captions in the Karpathy-split format of mmpretrain/BLIP."""
 import os.path as osp
-from typing import List, Sequence, Union
+from typing import List
 
 from mmpretrain.datasets import COCOCaption as _MMPretrainCOCOCaption
 
 from llava_mm.registry import DATASETS
-from .coco_utils import (NonEmptyMixin, describe, drop_missing_images,
-                         image_id_of, load_json, require_keys)
+from .coco_utils import (ImagePrefixMixin, NonEmptyMixin, describe,
+                         drop_missing_images, image_id_of, load_json,
+                         require_keys)
 
 
 def _int_id(value) -> int:
@@ -21,7 +22,8 @@ def _int_id(value) -> int:
 
 
 @DATASETS.register_module()
-class COCOCaption(NonEmptyMixin, _MMPretrainCOCOCaption):
+class COCOCaption(NonEmptyMixin, ImagePrefixMixin,
+                  _MMPretrainCOCOCaption):
     """COCO caption dataset (Karpathy split, mmpretrain format).
 
     The annotation file is a JSON list of
@@ -45,20 +47,6 @@ class COCOCaption(NonEmptyMixin, _MMPretrainCOCOCaption):
             (one warning with the count) instead of failing.
         **kwargs: Other arguments of :class:`mmengine.dataset.BaseDataset`.
     """
-
-    def __init__(self,
-                 data_root: str = '',
-                 ann_file: str = '',
-                 data_prefix: Union[str, dict] = '',
-                 pipeline: Sequence = (),
-                 skip_missing: bool = False,
-                 **kwargs) -> None:
-        if isinstance(data_prefix, str):
-            data_prefix = dict(img_path=data_prefix)
-        self.skip_missing = skip_missing
-        super().__init__(data_root=data_root, ann_file=ann_file,
-                         data_prefix=data_prefix, pipeline=pipeline,
-                         **kwargs)
 
     def load_data_list(self) -> List[dict]:
         """Read and check the annotation file.

@@ -9,7 +9,7 @@ import logging
 import os
 import os.path as osp
 import re
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, List, Sequence, Union
 
 from mmengine.logging import print_log
 
@@ -188,3 +188,26 @@ class NonEmptyMixin:
             return
         super().full_init()
         self._check_not_empty(len(self))
+
+
+class ImagePrefixMixin:
+    """``__init__`` of the datasets whose entries name their image file.
+
+    ``data_prefix`` may be a str (the image folder) or
+    ``dict(img_path=...)``; ``skip_missing`` is kept for
+    :func:`drop_missing_images`. Everything else goes to the base class.
+    """
+
+    def __init__(self,
+                 data_root: str = '',
+                 ann_file: str = '',
+                 data_prefix: Union[str, dict] = '',
+                 pipeline: Sequence = (),
+                 skip_missing: bool = False,
+                 **kwargs) -> None:
+        if isinstance(data_prefix, str):
+            data_prefix = dict(img_path=data_prefix)
+        self.skip_missing = skip_missing
+        super().__init__(data_root=data_root, ann_file=ann_file,
+                         data_prefix=data_prefix, pipeline=pipeline,
+                         **kwargs)

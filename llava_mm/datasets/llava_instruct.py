@@ -1,12 +1,13 @@
 """Conversations in the official LLaVA instruction-tuning JSON format."""
 import os.path as osp
-from typing import List, Sequence, Union
+from typing import List
 
 from mmengine.dataset import BaseDataset
 
 from llava_mm.registry import DATASETS
-from .coco_utils import (NonEmptyMixin, describe, drop_missing_images,
-                         image_id_of, load_json, require_keys)
+from .coco_utils import (ImagePrefixMixin, NonEmptyMixin, describe,
+                         drop_missing_images, image_id_of, load_json,
+                         require_keys)
 
 IMAGE_TOKEN = '<image>'
 
@@ -56,7 +57,7 @@ def parse_conversation(turns: list, path: str, where: str) -> List[list]:
 
 
 @DATASETS.register_module()
-class LLaVAInstruct(NonEmptyMixin, BaseDataset):
+class LLaVAInstruct(NonEmptyMixin, ImagePrefixMixin, BaseDataset):
     """Image conversations in LLaVA's instruction-tuning format.
 
     The annotation file is the JSON list the official LLaVA trains on (e.g.
@@ -89,20 +90,6 @@ class LLaVAInstruct(NonEmptyMixin, BaseDataset):
             (one warning with the count) instead of failing.
         **kwargs: Other arguments of :class:`mmengine.dataset.BaseDataset`.
     """
-
-    def __init__(self,
-                 data_root: str = '',
-                 ann_file: str = '',
-                 data_prefix: Union[str, dict] = '',
-                 pipeline: Sequence = (),
-                 skip_missing: bool = False,
-                 **kwargs) -> None:
-        if isinstance(data_prefix, str):
-            data_prefix = dict(img_path=data_prefix)
-        self.skip_missing = skip_missing
-        super().__init__(data_root=data_root, ann_file=ann_file,
-                         data_prefix=data_prefix, pipeline=pipeline,
-                         **kwargs)
 
     def load_data_list(self) -> List[dict]:
         """Read and check the annotation file.

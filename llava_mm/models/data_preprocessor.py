@@ -79,3 +79,17 @@ class MultiModalDataPreprocessor(BaseDataPreprocessor):
             inputs = torch.stack(list(inputs))
         samples: Optional[list] = data.get('data_samples')
         return dict(images=self.normalize(inputs), data_samples=samples)
+
+
+def build_data_preprocessor(cfg: Optional[dict]) -> BaseDataPreprocessor:
+    """Build a model's data preprocessor; the type defaults to ours.
+
+    Args:
+        cfg (dict, optional): Its config (``None``: all defaults).
+
+    Returns:
+        BaseDataPreprocessor: The built preprocessor.
+    """
+    cfg = dict(cfg or {})
+    cfg.setdefault('type', 'MultiModalDataPreprocessor')
+    return MODELS.build(cfg)

@@ -21,6 +21,7 @@ from torch import nn
 
 from llava_mm.registry import MODELS, TOKENIZER
 from .builders import _causal_lm  # noqa: F401  (registers the builders)
+from .data_preprocessor import build_data_preprocessor
 from .kv_cache import PreallocatedCache
 from .prompting import IMAGE_TOKEN, IMAGE_TOKEN_INDEX, PromptMixin
 from .sequence import build_multimodal_batch
@@ -115,10 +116,9 @@ class Llava(PromptMixin, BaseModel):
                  load_lang_pretrained: bool = False,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
-        data_preprocessor = dict(data_preprocessor or {})
-        data_preprocessor.setdefault('type', 'MultiModalDataPreprocessor')
-        super().__init__(init_cfg=init_cfg,
-                         data_preprocessor=MODELS.build(data_preprocessor))
+        super().__init__(
+            init_cfg=init_cfg,
+            data_preprocessor=build_data_preprocessor(data_preprocessor))
         if task not in self.support_tasks:
             raise ValueError(f'Unsupported task {task!r}; use one of '
                              f'{self.support_tasks}.')

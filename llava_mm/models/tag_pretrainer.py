@@ -20,6 +20,7 @@ from mmpretrain.structures import DataSample
 from torch import nn
 
 from llava_mm.registry import MODELS
+from .data_preprocessor import build_data_preprocessor
 from .llava import Llava
 
 
@@ -45,10 +46,9 @@ class CaptionTagPretrainer(BaseModel):
                  mm_vision_select_layer: int = -2,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
-        data_preprocessor = dict(data_preprocessor or {})
-        data_preprocessor.setdefault('type', 'MultiModalDataPreprocessor')
-        super().__init__(init_cfg=init_cfg,
-                         data_preprocessor=MODELS.build(data_preprocessor))
+        super().__init__(
+            init_cfg=init_cfg,
+            data_preprocessor=build_data_preprocessor(data_preprocessor))
         if not tags or len(set(tags)) != len(tags):
             raise ValueError('tags must be a non-empty list of distinct '
                              f'phrases, got {tags!r}.')
