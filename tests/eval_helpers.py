@@ -121,7 +121,7 @@ def write_config(path: str, dataset_base: str, model_cfg: dict,
         _base_=[osp.join(BASE, 'datasets', dataset_base),
                 osp.join(BASE, 'default_runtime.py')],
         model=model_cfg,
-        default_hooks=dict(logger=dict(type='LoggerHook', interval=1)),
+        default_hooks=dict(logger=dict(interval=1)),
         **overrides)
     cfg['test_dataloader'].update(
         batch_size=2, num_workers=0,

@@ -3,7 +3,8 @@ default_scope = 'llava_mm'
 
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=10),
+    # mmengine's LoggerHook, test metrics written by rank 0 only.
+    logger=dict(type='RankZeroLoggerHook', interval=10),
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='CheckpointHook', interval=1),
     sampler_seed=dict(type='DistSamplerSeedHook'),
