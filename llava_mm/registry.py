@@ -43,7 +43,9 @@ RUNNERS = Registry('runner', parent=MMENGINE_RUNNERS, scope='llava_mm')
 LOOPS = Registry(
     'loop', parent=MMENGINE_LOOPS, scope='llava_mm',
     locations=['llava_mm.evaluation'])
-HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='llava_mm')
+HOOKS = Registry(
+    'hook', parent=MMENGINE_HOOKS, scope='llava_mm',
+    locations=['llava_mm.evaluation'])
 LOG_PROCESSORS = Registry(
     'log processor', parent=MMENGINE_LOG_PROCESSORS, scope='llava_mm')
 OPTIMIZERS = Registry(
