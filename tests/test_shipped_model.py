@@ -32,10 +32,10 @@ def test_registered_with_local_weights():
 
 def test_caption_names_what_is_drawn(caption_model):
     caption = inference_model(caption_model, DEMO)['pred_caption']
-    # Both shapes with size, colour and kind. Left-to-right order is not
-    # asserted: it is one of the model's known weaknesses (README).
+    # Both shapes with size, colour and kind, left to right.
     assert 'small red circle' in caption, caption
     assert 'large blue square' in caption, caption
+    assert caption.index('red') < caption.index('blue'), caption
     assert caption.startswith('a ') and caption.endswith('.'), caption
 
 

@@ -7,7 +7,7 @@ _base_ = [
     '../_base_/datasets/shapes_train.py',
     '../_base_/default_runtime.py',
 ]
-max_iters = 1200
+max_iters = 1500
 # Stage 0's checkpoint (the default work_dir of tools/train.py): it holds
 # only model.vision_tower.*; the projector and the LM start from init.
 load_from = 'work_dirs/llava-tiny-shapes_vision-pretrain/iter_600.pth'

@@ -30,8 +30,8 @@ model = dict(
         hidden_size=192,
         intermediate_size=512,
         num_hidden_layers=3,
-        num_attention_heads=4,
-        num_key_value_heads=4,
+        num_attention_heads=8,
+        num_key_value_heads=8,
         max_position_embeddings=256)),
     generation_cfg=dict(max_new_tokens=32),
 )
