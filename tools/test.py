@@ -196,7 +196,14 @@ def main(argv=None) -> dict:
         randomness=cfg.get('randomness', dict(seed=None)),
         experiment_name=cfg.get('experiment_name'),
         cfg=cfg)
-    return runner.test()
+    metrics = runner.test()
+    if dist.is_available() and dist.is_initialized():
+        # Leave together and stop the process group before exit: a rank that
+        # exits while gloo's threads still run aborts ("terminate called
+        # without an active exception"), seen once in the 2-process test.
+        dist.barrier()
+        dist.destroy_process_group()
+    return metrics
 
 
 if __name__ == '__main__':
