@@ -1,12 +1,14 @@
 from .coco_caption import COCOCaption
 from .coco_vqa import COCOVQA
 from .llava_instruct import LLaVAInstruct
+from .samplers import LengthGroupedSampler
 from .transforms import (CLIPResizeCrop, LoadImage, PackInputs, PadToSquare,
                          load_image_file, to_rgb_pil)
 from .text_transforms import AppendToQuestion  # noqa: F401
 
 __all__ = [
-    'CLIPResizeCrop', 'COCOCaption', 'COCOVQA', 'LLaVAInstruct', 'LoadImage',
+    'CLIPResizeCrop', 'COCOCaption', 'COCOVQA', 'LLaVAInstruct',
+    'LengthGroupedSampler', 'LoadImage',
     'PackInputs',
     'PadToSquare', 'load_image_file', 'to_rgb_pil'
 ]

@@ -120,3 +120,15 @@ class LLaVAInstruct(NonEmptyMixin, ImagePrefixMixin, BaseDataset):
             data_list, self.skip_missing, 'LLaVAInstruct',
             lambda info: f'image {info["image_id"]}, no file '
             f'{info["img_path"]}')
+
+    def conversation_lengths(self) -> List[int]:
+        """Words per conversation (all turns), a proxy for its token count.
+
+        :class:`~llava_mm.datasets.LengthGroupedSampler` batches by it.
+
+        Returns:
+            list[int]: One length per sample.
+        """
+        return [sum(len(q.split()) + len(a.split())
+                    for q, a in self.get_data_info(i)['conversation'])
+                for i in range(len(self))]
