@@ -68,6 +68,12 @@ def test_only_answer_tokens_carry_loss(model):
             inputs_embeds=batch['inputs_embeds'],
             attention_mask=batch['attention_mask'],
             position_ids=batch['position_ids']).logits
+        # ... and equals transformers' own causal-LM loss on those labels.
+        hf_loss = model.lang_encoder(
+            inputs_embeds=batch['inputs_embeds'],
+            attention_mask=batch['attention_mask'],
+            position_ids=batch['position_ids'], labels=labels).loss
+    torch.testing.assert_close(loss, hf_loss, rtol=1e-5, atol=1e-5)
     pred, gold = [], []
     for b, tgt in enumerate(targets):
         n_real = int(mask[b].sum())

@@ -15,6 +15,7 @@ the image's patch features are spliced in where ``<image>`` stood.
 from typing import Dict, List, Optional
 
 import torch
+import torch.nn.functional as F
 from mmengine.model import BaseModel
 from mmpretrain.structures import DataSample
 from torch import nn
@@ -24,7 +25,7 @@ from .builders import _causal_lm  # noqa: F401  (registers the builders)
 from .data_preprocessor import build_data_preprocessor
 from .kv_cache import PreallocatedCache
 from .prompting import IMAGE_TOKEN, IMAGE_TOKEN_INDEX, PromptMixin
-from .sequence import build_multimodal_batch
+from .sequence import IGNORE_INDEX, build_multimodal_batch
 DEFAULT_CAPTION_PROMPT = (
     'Provide a one-sentence caption for the provided image.')
 # A later user turn of a conversation (the official LLaVA-1.5 separators: a
@@ -299,12 +300,19 @@ class Llava(PromptMixin, BaseModel):
         """
         batch = self.build_batch(images, data_samples, with_targets=True,
                                  padding_side='right')
-        out = self.lang_encoder(
+        hidden = self.lang_encoder.get_decoder()(
             inputs_embeds=batch['inputs_embeds'],
             attention_mask=batch['attention_mask'],
             position_ids=batch['position_ids'],
-            labels=batch['labels'])
-        return {'loss': out.loss}
+            use_cache=False).last_hidden_state  # (B, L, D)
+        # Position t predicts token t + 1; only labelled targets go through
+        # the LM head (the same mean cross-entropy as the model's own loss,
+        # without the logits of every prompt and image position).
+        labels = batch['labels'][:, 1:]  # (B, L - 1)
+        keep = labels != IGNORE_INDEX
+        logits = self.lang_encoder.get_output_embeddings()(
+            hidden[:, :-1][keep])  # (T, V)
+        return {'loss': F.cross_entropy(logits.float(), labels[keep])}
 
     @torch.no_grad()
     def generate(self,
