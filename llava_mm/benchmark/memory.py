@@ -145,7 +145,7 @@ def measure_load(impl: str, config: str, checkpoint: str, dtype: str,
 
 def child(impl: str, config: str, checkpoint: str, dtype: str,
           new_tokens: int, fp32_prefill: bool = False,
-          touch: bool = False) -> dict:
+          touch: bool = False, bf16_gemv: bool = False) -> dict:
     """Load one model, generate once, report times and RSS.
 
     Args:
@@ -157,6 +157,8 @@ def child(impl: str, config: str, checkpoint: str, dtype: str,
         fp32_prefill (bool): Ours only: run the prompt pass with fp32
             kernels (see :mod:`llava_mm.models.cpu_bf16`).
         touch (bool): After the load, time :func:`touch_weights`.
+        bf16_gemv (bool): Ours only: decode steps with
+            :mod:`llava_mm.models.cpu_gemv`.
 
     Returns:
         dict: ``rss_base`` (after imports), ``load_s``, ``touch_s``,
@@ -179,6 +181,9 @@ def child(impl: str, config: str, checkpoint: str, dtype: str,
         if fp32_prefill:
             from llava_mm.models.cpu_bf16 import use_fp32_prefill
             use_fp32_prefill(model)
+        if bf16_gemv:
+            from llava_mm.models.cpu_gemv import use_bf16_gemv
+            use_bf16_gemv(model)
     else:
         from transformers import LlavaForConditionalGeneration
         hf = LlavaForConditionalGeneration.from_pretrained(
@@ -215,6 +220,7 @@ def main() -> None:
     parser.add_argument('--new-tokens', type=int, default=2)
     parser.add_argument('--threads', type=int, default=None)
     parser.add_argument('--fp32-prefill', action='store_true')
+    parser.add_argument('--bf16-gemv', action='store_true')
     parser.add_argument('--touch', action='store_true',
                         help='fault every weight page in after the load')
     args = parser.parse_args()
@@ -223,7 +229,7 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     print(json.dumps(child(args.impl, args.config, args.checkpoint,
                            args.dtype, args.new_tokens, args.fp32_prefill,
-                           args.touch)))
+                           args.touch, args.bf16_gemv)))
 
 
 if __name__ == '__main__':

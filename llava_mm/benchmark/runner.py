@@ -10,6 +10,7 @@ import torch
 
 from .checkpoints import (benchmark_config, make_tokenizer,
                           write_random_checkpoint)
+from ..models.cpu_gemv import cpu_has_avx512_bf16, use_bf16_gemv
 from .hf_export import export_llava_hf
 from .memory import (drop_page_cache, measure_load, memory_read_gbps,
                      read_seconds)
@@ -85,7 +86,8 @@ def side_by_side(preset: str, work_dir: str, dtype: str, new_tokens: int,
                  eval_new_tokens: int, batch_sizes: Sequence[int],
                  num_requests: int, repeats: int, rounds: int = 2,
                  load: bool = True,
-                 drop_caches: bool = False) -> dict:
+                 drop_caches: bool = False,
+                 bf16_gemv: Optional[bool] = None) -> dict:
     """Ours vs transformers' LLaVA on the same weights, pixels and prompts.
 
     Args:
@@ -100,6 +102,9 @@ def side_by_side(preset: str, work_dir: str, dtype: str, new_tokens: int,
         rounds (int): Rounds of the throughput runs.
         load (bool): Measure load time / peak RSS in child processes.
         drop_caches (bool): Drop the page cache before each load.
+        bf16_gemv (bool, optional): Ours, bf16: decode steps with
+            :mod:`llava_mm.models.cpu_gemv`; defaults to on where the CPU
+            has AVX512-BF16.
 
     Returns:
         dict: ``machine``, ``config``, ``load``, ``latency``,
@@ -110,12 +115,13 @@ def side_by_side(preset: str, work_dir: str, dtype: str, new_tokens: int,
     from llava_mm import init_model
     res = dict(machine=machine_info())
     cfg, cfg_path, ckpt, hf_dir = prepare(preset, work_dir, dtype)
+    gemv = _gemv_default(bf16_gemv, dtype)
     res['config'] = dict(preset=preset, dtype=dtype, checkpoint=ckpt,
                          checkpoint_gb=os.path.getsize(ckpt) / GB,
                          hf_dir=hf_dir, new_tokens=new_tokens,
                          eval_new_tokens=eval_new_tokens,
                          num_requests=num_requests, repeats=repeats,
-                         rounds=rounds)
+                         rounds=rounds, bf16_gemv=gemv)
     if load:
         res['load'] = {}
         runs = [('ours', 'ours', ckpt, dtype), ('hf', 'hf', hf_dir, dtype)]
@@ -130,6 +136,8 @@ def side_by_side(preset: str, work_dir: str, dtype: str, new_tokens: int,
             res['load'][name] = _drop(r)
 
     ours = init_model(cfg, ckpt, device='cpu', dtype=dtype)
+    if gemv:
+        use_bf16_gemv(ours)
     hf = LlavaForConditionalGeneration.from_pretrained(
         hf_dir, dtype=_dtype(dtype)).eval()
     images, prompts = make_requests(num_requests,
@@ -154,6 +162,15 @@ def side_by_side(preset: str, work_dir: str, dtype: str, new_tokens: int,
     res['ratios'], res['targets'] = _ratios(res, batch_sizes)
     res['machine']['loadavg_end'] = os.getloadavg()[0]
     return res
+
+
+def _gemv_default(flag: Optional[bool], dtype: str) -> bool:
+    if flag is None:
+        return dtype == 'bf16' and cpu_has_avx512_bf16()
+    if flag and dtype != 'bf16':
+        raise ValueError('The bf16 gemv kernel needs --dtype bf16 (or auto '
+                         f'on a bf16 CPU); got {dtype}.')
+    return flag
 
 
 def _padding(model, prompts: Sequence[str],
@@ -207,7 +224,8 @@ def _ratios(res: dict, batch_sizes: Sequence[int]):
 def load_check(work_dir: str, new_tokens: int,
                checkpoint: Optional[str] = None,
                config: Optional[str] = None,
-               fp32_prefill: Optional[bool] = None) -> dict:
+               fp32_prefill: Optional[bool] = None,
+               bf16_gemv: Optional[bool] = None) -> dict:
     """Real-size check: load a random bf16 LLaVA-7B and caption one image.
 
     Args:
@@ -218,6 +236,9 @@ def load_check(work_dir: str, new_tokens: int,
         config (str, optional): Base config (default LLaVA-1.5 7B).
         fp32_prefill (bool, optional): Prompt pass with fp32 kernels;
             defaults to on where bf16 matmuls are not native.
+        bf16_gemv (bool, optional): Decode steps with
+            :mod:`llava_mm.models.cpu_gemv`; defaults to on where the CPU
+            has AVX512-BF16.
 
     Returns:
         dict: ``machine``, ``config``, ``read``, ``load``, ``ratios``.
@@ -237,15 +258,17 @@ def load_check(work_dir: str, new_tokens: int,
     size = os.path.getsize(ckpt)
     if fp32_prefill is None:
         fp32_prefill = not res['machine']['native_bf16_matmul']
+    gemv = _gemv_default(bf16_gemv, 'bf16')
     res['config'] = dict(checkpoint=ckpt, checkpoint_gb=size / GB,
                          write_s=made, new_tokens=new_tokens,
-                         fp32_prefill=fp32_prefill)
+                         fp32_prefill=fp32_prefill, bf16_gemv=gemv)
     dropped = drop_page_cache()
     res['read'] = dict(page_cache_dropped=dropped,
                        cat_s=read_seconds(ckpt))
     res['read']['disk_gbps'] = size / GB / res['read']['cat_s']
     dropped = drop_page_cache()
-    extra = ['--touch'] + (['--fp32-prefill'] if fp32_prefill else [])
+    extra = ['--touch'] + (['--fp32-prefill'] if fp32_prefill else []) + \
+        (['--bf16-gemv'] if gemv else [])
     r = measure_load('ours', cfg_path, ckpt, 'bf16', new_tokens=new_tokens,
                      threads=torch.get_num_threads(), extra=extra)
     r['page_cache_dropped'] = dropped

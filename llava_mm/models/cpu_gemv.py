@@ -1,0 +1,116 @@
+"""A one-pass bf16 matrix-vector kernel for decode steps on CPU.
+
+A decode step multiplies 1-8 token vectors by every weight matrix of the
+language model, so its speed is how fast the weights stream from memory.
+On the AVX512-BF16 CPU of docs/benchmark.md, torch's bf16 ``F.linear`` on
+one token reads a 7B layer's weights at ~15 GB/s with 2 threads, while the
+memory delivers ~39 GB/s. ``csrc/bf16_gemv.cpp`` reads each weight once
+with AVX512-BF16 dot products (float32 sums, rounded to bf16 like torch's).
+
+It is compiled on first use with torch's C++ extension builder (g++, ~40 s,
+cached under ``TORCH_EXTENSIONS_DIR``) and only on CPUs with the
+``avx512_bf16`` flag. :func:`use_bf16_gemv` makes a model's ``nn.Linear``
+layers use it for inputs of at most 8 rows (prompt passes keep torch's
+kernels). Results equal torch's up to the summation order (bf16 rounding
+of the output may differ in the last bit).
+"""
+import os.path as osp
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+MAX_ROWS = 8
+_SRC = osp.join(osp.dirname(osp.abspath(__file__)), 'csrc', 'bf16_gemv.cpp')
+_ext = None
+
+
+def cpu_has_avx512_bf16() -> bool:
+    """Whether this CPU has the AVX512-BF16 instructions (Linux)."""
+    try:
+        with open('/proc/cpuinfo') as f:
+            return any(line.startswith('flags') and 'avx512_bf16' in
+                       line.split() for line in f)
+    except OSError:
+        return False
+
+
+def load_kernel():
+    """Build (once) and import the kernel extension.
+
+    Returns:
+        module: With ``bf16_gemv(x, w) -> y``.
+
+    Raises:
+        RuntimeError: When the CPU lacks AVX512-BF16 or the build fails.
+    """
+    global _ext
+    if _ext is None:
+        if not cpu_has_avx512_bf16():
+            raise RuntimeError(
+                'The bf16 gemv kernel needs a CPU with AVX512-BF16 (the '
+                '"avx512_bf16" flag of /proc/cpuinfo); this one has none. '
+                'Leave it off (torch\'s kernels are used).')
+        from torch.utils.cpp_extension import load
+        flags = ['-O3', '-mavx512f', '-mavx512bf16', '-fopenmp']
+        try:
+            _ext = load('llava_mm_bf16_gemv', [_SRC], extra_cflags=flags,
+                        extra_ldflags=['-fopenmp'])
+        except Exception as e:
+            raise RuntimeError(
+                f'Building the bf16 gemv kernel ({_SRC}) failed: {e}. It '
+                'needs g++ and the Python headers; or leave it off.') from e
+    return _ext
+
+
+def bf16_gemv(x: torch.Tensor, weight: torch.Tensor,
+              bias: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """``F.linear(x, weight, bias)`` for bf16 ``x`` of at most 8 rows.
+
+    Args:
+        x (torch.Tensor): (..., K) bf16, at most ``MAX_ROWS`` rows in all.
+        weight (torch.Tensor): (N, K) bf16, contiguous.
+        bias (torch.Tensor, optional): (N, ).
+
+    Returns:
+        torch.Tensor: (..., N) bf16.
+    """
+    y = load_kernel().bf16_gemv(x.reshape(-1, x.shape[-1]), weight)
+    if bias is not None:
+        y = y + bias.float()
+    return y.to(torch.bfloat16).reshape(*x.shape[:-1], weight.shape[0])
+
+
+class GemvLinear(nn.Linear):
+    """``nn.Linear`` whose short bf16 CPU inputs go through the kernel."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if (x.dtype == torch.bfloat16 and self.weight.dtype == torch.bfloat16
+                and x.device.type == 'cpu' and not torch.is_grad_enabled()
+                and x.numel() // x.shape[-1] <= MAX_ROWS
+                and self.weight.is_contiguous()):
+            return bf16_gemv(x, self.weight, self.bias)
+        return F.linear(x, self.weight, self.bias)
+
+
+def use_bf16_gemv(model: nn.Module) -> int:
+    """Route the decode-step products of a bf16 model through the kernel.
+
+    Every ``nn.Linear`` of ``model`` with bf16 weights becomes a
+    :class:`GemvLinear` (same parameters and state-dict keys); the kernel is
+    built first, so an unsupported CPU fails here, not mid-generation.
+
+    Args:
+        model (nn.Module): E.g. a bf16 :class:`~llava_mm.models.Llava`.
+
+    Returns:
+        int: How many layers were switched.
+    """
+    load_kernel()
+    n = 0
+    for m in model.modules():
+        if type(m) is nn.Linear and m.weight.dtype == torch.bfloat16:
+            m.__class__ = GemvLinear
+            n += 1
+    return n
