@@ -49,6 +49,7 @@ setup(
     long_description_content_type='text/markdown',
     python_requires='>=3.9',
     packages=find_packages(exclude=('tests', 'tools', 'configs')),
+    package_data={'llava_mm': ['models/csrc/*.cpp']},  # built on first use
     install_requires=requirements(),
     extras_require={'tests': ['pytest', 'ruff']},
     cmdclass={'build_py': BuildWithConfigs},
