@@ -1,5 +1,7 @@
 """The AVX512-BF16 gemv kernel of bf16 decode steps (built with g++)."""
+import os
 import os.path as osp
+import shutil
 
 import pytest
 import torch
@@ -10,7 +12,9 @@ from llava_mm.models.cpu_gemv import (GemvLinear, bf16_gemv,
                                       cpu_has_avx512_bf16, use_bf16_gemv)
 
 pytestmark = pytest.mark.skipif(
-    not cpu_has_avx512_bf16(), reason='the kernel needs AVX512-BF16')
+    not cpu_has_avx512_bf16()
+    or not shutil.which(os.environ.get('CXX', 'c++')),
+    reason='the kernel needs AVX512-BF16 and a C++ compiler')
 DEMO = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))), 'demo',
                 'shapes.png')
 

@@ -35,13 +35,16 @@ def shapes_root(tmp_path_factory):
     root = str(tmp_path_factory.mktemp('shapes'))
     subprocess.run([sys.executable, 'tools/data/make_shapes.py', '--out',
                     root, '--split', 'val', '--num-images', str(N), '--seed',
-                    '3'], check=True, capture_output=True)
+                    '3', '--extra-per-family', '2'], check=True,
+                   capture_output=True)
     return root
 
 
 def test_same_seed_same_files(shapes_root, tmp_path):
-    make_shapes(str(tmp_path / 'again'), N, seed=3, split='val')
-    make_shapes(str(tmp_path / 'other'), N, seed=4, split='val')
+    make_shapes(str(tmp_path / 'again'), N, seed=3, split='val',
+                extra_per_family=2)
+    make_shapes(str(tmp_path / 'other'), N, seed=4, split='val',
+                extra_per_family=2)
     first = tree_digest(shapes_root)
     assert len(first) == N + 5  # images + 5 annotation files
     assert tree_digest(str(tmp_path / 'again')) == first
@@ -156,18 +159,57 @@ def test_llava_conversations_hold_the_same_data(shapes_root):
     for i in range(len(vqa)):
         info = vqa.get_data_info(i)
         want.setdefault(info['image_id'], set()).add(
-            (info['question'] + VQA_SUFFIX, info['gt_answer'][0]))
-    firsts = set()
+            (info['question'], info['gt_answer'][0]))
+    firsts, n_extra, n_checked = set(), 0, 0
     for i in range(len(conv)):
         info = conv.get_data_info(i)
         turns = info['conversation']
         assert osp.isfile(info['img_path'])
         if turns[0][0] == CAPTION_PROMPT:
             assert turns == [[CAPTION_PROMPT, caps[info['image_id']]]]
-        else:
-            assert {tuple(t) for t in turns} == want[info['image_id']]
-            firsts.add(turns[0][0].split()[0])
+            continue
+        # Every question has the short-answer instruction.
+        assert all(q.endswith(VQA_SUFFIX) for q, _ in turns)
+        pairs = [(q.replace(VQA_SUFFIX, ''), a) for q, a in turns]
+        assert len(set(pairs)) == len(pairs)
+        # Every evaluation question, plus extra questions by kind.
+        assert want[info['image_id']] <= set(pairs)
+        n_extra += len(pairs) - len(want[info['image_id']])
+        for q, a in pairs:
+            expected = answer_from_caption(q, caps[info['image_id']])
+            assert expected in (a, None), (q, a, caps[info['image_id']])
+            n_checked += expected is not None
+        firsts.add(' '.join(turns[0][0].split()[:3]))
+    assert n_extra >= 2 * N  # colour-of-kind, counts, presence
+    assert n_checked >= 4 * N  # the by-kind answers agree with the captions
     assert len(firsts) >= 3  # questions are shuffled, not one family first
+
+
+def answer_from_caption(question, caption):
+    """The answer of a by-kind question, read from the caption (or None)."""
+    shapes = re.findall(r'(small|large) (\w+) (\w+)', caption)
+    m = re.fullmatch(r'What colour is the (\w+)\?', question)
+    if m:
+        return [c for _, c, k in shapes if k == m[1]][0]
+    plurals = {k + ('es' if k.endswith('s') else 's'): k for k in KINDS}
+    m = re.fullmatch(r'How many (\w+) are there\?', question)
+    if m and m[1] in plurals:
+        return str(sum(k == plurals[m[1]] for _, _, k in shapes))
+    m = re.fullmatch(r'Is there a (\w+) (\w+)\?', question)
+    if m:
+        return 'yes' if (m[1], m[2]) in {(c, k) for _, c, k in shapes} \
+            else 'no'
+    return None
+
+
+def test_no_extra_questions_by_default(tmp_path):
+    paths = make_shapes(str(tmp_path), N, seed=3, split='val')
+    with open(paths['llava']) as f:
+        entries = json.load(f)
+    with open(paths['questions']) as f:
+        n_questions = len(json.load(f)['questions'])
+    assert sum(len(e['conversations']) // 2 for e in entries
+               if e['id'].endswith('_vqa')) == n_questions
 
 
 def test_llava_file_errors_name_the_entry(tmp_path):

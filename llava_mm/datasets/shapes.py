@@ -6,7 +6,9 @@ right (``"a small red circle and a large blue square."``); questions ask
 about colour, shape, count, presence and position, with answers a tiny model
 can learn. The files use exactly the layouts of COCO Karpathy captions and of
 the official VQAv2 question/annotation files, so the same dataset classes and
-metrics read them. Generation is deterministic for a seed.
+metrics read them. Generation is deterministic for a seed. The scenes and
+their drawing are in :mod:`llava_mm.datasets.shapes_scene`; this module
+writes their text and the files.
 
 Layout written under ``out`` for a split ``S``::
 
@@ -21,114 +23,16 @@ Layout written under ``out`` for a split ``S``::
 import json
 import os
 import os.path as osp
-from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
-from PIL import Image, ImageDraw
 
-COLOURS: Dict[str, Tuple[int, int, int]] = {
-    'red': (225, 35, 35),
-    'green': (40, 175, 55),
-    'blue': (45, 95, 235),
-    'yellow': (240, 220, 40),
-    'purple': (155, 60, 205),
-    'orange': (245, 140, 25),
-}
-KINDS = ('circle', 'square', 'triangle', 'cross')
-# Half-extent of a shape in pixels of a 64-pixel image, per size word.
-SIZES = {'small': (3.5, 4.5), 'large': (6.0, 6.8)}
+from .shapes_scene import (BASE_SIZE, COLOURS, GRID, KINDS, SIZES,  # noqa: F401
+                           Shape, demo_scene, render_scene, sample_scene)
+
 NUMBER_WORDS = {1: 'one', 2: 'two', 3: 'three'}
-BASE_SIZE = 64  # coordinates are drawn in a 64x64 frame, then scaled
-GRID = 4  # shapes sit in cells of a 4x4 grid, one per column
-JITTER = 1.0  # random offset of a shape from its cell centre (pixels)
 VQA_SUFFIX = '\nAnswer the question using a single word or phrase.'
 CAPTION_PROMPT = 'Provide a one-sentence caption for the provided image.'
-
-
-@dataclass
-class Shape:
-    """One shape of a scene, in 64x64-frame coordinates."""
-
-    kind: str
-    colour: str
-    size: str
-    x: float
-    y: float
-    r: float
-
-    @property
-    def name(self) -> str:
-        return f'{self.size} {self.colour} {self.kind}'
-
-
-def sample_scene(rng: np.random.Generator) -> Tuple[List[Shape], int]:
-    """Draw 1-3 shapes with distinct (colour, kind) pairs on the cell grid.
-
-    Each shape sits in its own cell of a ``GRID`` x ``GRID`` grid (cells of
-    16 pixels in a 64-pixel image: the tiny model's ViT patches), with a
-    random offset and size, and in its own column, so "left to right" is
-    always clear.
-
-    Args:
-        rng (np.random.Generator): The random source.
-
-    Returns:
-        tuple: The shapes sorted left to right, and a background grey level.
-    """
-    n = int(rng.integers(1, 4))
-    pairs = set()
-    while len(pairs) < n:
-        pairs.add((str(rng.choice(list(COLOURS))), str(rng.choice(KINDS))))
-    cols = rng.choice(GRID, size=n, replace=False)
-    rows = rng.integers(0, GRID, size=n)
-    cell = BASE_SIZE / GRID
-    shapes = []
-    for (colour, kind), col, row in zip(sorted(pairs), cols, rows):
-        size = str(rng.choice(list(SIZES)))
-        r = float(rng.uniform(*SIZES[size]))
-        dx, dy = rng.uniform(-JITTER, JITTER, size=2)
-        shapes.append(Shape(kind, colour, size, float((col + 0.5) * cell + dx),
-                            float((row + 0.5) * cell + dy), r))
-    background = int(rng.integers(20, 90))
-    return sorted(shapes, key=lambda s: s.x), background
-
-
-def render_scene(shapes: Sequence[Shape], background: int,
-                 image_size: int = BASE_SIZE) -> Image.Image:
-    """Draw shapes anti-aliased (4x supersampling) on a grey background.
-
-    Args:
-        shapes (Sequence[Shape]): Shapes in 64x64-frame coordinates.
-        background (int): Grey level 0-255.
-        image_size (int): Output side in pixels; coordinates are scaled.
-
-    Returns:
-        PIL.Image.Image: An RGB image.
-    """
-    ss = 4
-    scale = image_size * ss / BASE_SIZE
-    canvas = Image.new('RGB', (image_size * ss, ) * 2, (background, ) * 3)
-    draw = ImageDraw.Draw(canvas)
-    for s in shapes:
-        x, y, r, fill = s.x * scale, s.y * scale, s.r * scale, COLOURS[
-            s.colour]
-        if s.kind == 'circle':
-            draw.ellipse([x - r, y - r, x + r, y + r], fill=fill)
-        elif s.kind == 'square':
-            h = r * 0.88  # equal area-ish with the circle
-            draw.rectangle([x - h, y - h, x + h, y + h], fill=fill)
-        elif s.kind == 'triangle':
-            draw.polygon([(x, y - r), (x + r * 1.05, y + r * 0.8),
-                          (x - r * 1.05, y + r * 0.8)], fill=fill)
-        elif s.kind == 'cross':
-            t = r * 0.36
-            draw.rectangle([x - r, y - t, x + r, y + t], fill=fill)
-            draw.rectangle([x - t, y - r, x + t, y + r], fill=fill)
-        else:
-            raise ValueError(f'Unknown shape kind {s.kind!r}; use one of '
-                             f'{KINDS}.')
-    return canvas.resize((image_size, image_size), Image.LANCZOS)
 
 
 def _join(names: List[str]) -> str:
@@ -152,6 +56,40 @@ def captions(shapes: Sequence[Shape]) -> List[str]:
     return [f'{body}.', f'there {verb} {body}.',
             f'{NUMBER_WORDS[len(shapes)]} '
             f'shape{"s" if len(shapes) > 1 else ""}: {body}.']
+
+
+def position_questions(shapes: Sequence[Shape]
+                       ) -> List[Tuple[str, str, str]]:
+    """Every unambiguous left/right/top/bottom question of a scene.
+
+    Args:
+        shapes (Sequence[Shape]): Shapes sorted left to right.
+
+    Returns:
+        list[tuple]: ``(question, answer, answer_type)``.
+    """
+    pos = []
+    if len(shapes) >= 2:
+        pos += [('What colour is the shape on the left?', shapes[0].colour,
+                 'other'),
+                ('What colour is the shape on the right?', shapes[-1].colour,
+                 'other'),
+                ('What shape is on the left?', shapes[0].kind, 'other'),
+                ('What shape is on the right?', shapes[-1].kind, 'other')]
+        by_y = sorted(shapes, key=lambda s: s.y)
+        cell = BASE_SIZE / GRID
+        if by_y[1].y - by_y[0].y >= cell / 2:
+            pos.append(('What shape is at the top?', by_y[0].kind, 'other'))
+        if by_y[-1].y - by_y[-2].y >= cell / 2:
+            pos.append(('What shape is at the bottom?', by_y[-1].kind,
+                        'other'))
+    else:
+        s = shapes[0]
+        if abs(s.x - BASE_SIZE / 2) >= 4:
+            side = 'left' if s.x < BASE_SIZE / 2 else 'right'
+            pos.append((f'Is the {s.kind} on the left or the right?', side,
+                        'other'))
+    return pos
 
 
 def questions(shapes: Sequence[Shape], rng: np.random.Generator,
@@ -192,36 +130,63 @@ def questions(shapes: Sequence[Shape], rng: np.random.Generator,
         q = pool[int(rng.integers(len(pool)))]
     fams.append([(f'Is there a {q[0]} {q[1]}?',
                   'yes' if q in present else 'no', 'yes/no')])
-    pos = []
-    if len(shapes) >= 2:
-        pos += [('What colour is the shape on the left?', shapes[0].colour,
-                 'other'),
-                ('What colour is the shape on the right?', shapes[-1].colour,
-                 'other'),
-                ('What shape is on the left?', shapes[0].kind, 'other'),
-                ('What shape is on the right?', shapes[-1].kind, 'other')]
-        by_y = sorted(shapes, key=lambda s: s.y)
-        cell = BASE_SIZE / GRID
-        if by_y[1].y - by_y[0].y >= cell / 2:
-            pos.append(('What shape is at the top?', by_y[0].kind, 'other'))
-        if by_y[-1].y - by_y[-2].y >= cell / 2:
-            pos.append(('What shape is at the bottom?', by_y[-1].kind,
-                        'other'))
-    else:
-        s = shapes[0]
-        if abs(s.x - BASE_SIZE / 2) >= 4:
-            side = 'left' if s.x < BASE_SIZE / 2 else 'right'
-            pos.append((f'Is the {s.kind} on the left or the right?', side,
-                        'other'))
+    pos = position_questions(shapes)
     fams.append(pos)
     chosen = [f[int(rng.integers(len(f)))] for f in fams if f]
     order = rng.permutation(len(chosen))[:max_questions]
     return [chosen[i] for i in sorted(order)]
 
 
+def extra_questions(shapes: Sequence[Shape], rng: np.random.Generator,
+                    per_family: int = 2) -> List[Tuple[str, str, str]]:
+    """More training questions per image, up to ``per_family`` per family.
+
+    The evaluation files ask one question per family; a training
+    conversation can ask more. The families: the colour of a shape by its
+    kind, the kind of a shape by its colour, how many of a kind (zero
+    included), whether a (colour, kind) pair is there (yes, a "no" that
+    shares the colour or the kind of a shape, any "no") and position.
+    Captions name the colour before the kind, so on their own they teach a
+    model to find a shape by its colour only; most of these ask by kind.
+
+    Args:
+        shapes (Sequence[Shape]): Shapes sorted left to right.
+        rng (np.random.Generator): The random source.
+        per_family (int): Questions drawn from each family.
+
+    Returns:
+        list[tuple]: ``(question, answer, answer_type)``.
+    """
+    kinds = [s.kind for s in shapes]
+    colours = [s.colour for s in shapes]
+    present = {(s.colour, s.kind) for s in shapes}
+    absent = [(c, k) for c in COLOURS for k in KINDS if (c, k) not in present]
+    near = [p for p in absent if p[0] in colours or p[1] in kinds]
+    yes = sorted(present)[int(rng.integers(len(present)))]
+    fams = [
+        [(f'What colour is the {s.kind}?', s.colour, 'other')
+         for s in shapes if kinds.count(s.kind) == 1],
+        [(f'What shape is the {s.colour} object?', s.kind, 'other')
+         for s in shapes if colours.count(s.colour) == 1],
+        [(f'How many {k}{"es" if k.endswith("s") else "s"} are there?',
+          str(kinds.count(k)), 'number') for k in KINDS],
+        [(f'Is there a {c} {k}?', 'yes' if (c, k) in present else 'no',
+          'yes/no') for c, k in
+         [yes, near[int(rng.integers(len(near)))],
+          absent[int(rng.integers(len(absent)))]]],
+        position_questions(shapes),
+    ]
+    out = []
+    for fam in fams:
+        pick = rng.permutation(len(fam))[:per_family]
+        out += [fam[i] for i in sorted(pick)]
+    return out
+
+
 def llava_entries(rel: str, image_id: int, caption: str,
                   qas: Sequence[Tuple[str, str, str]],
-                  rng: np.random.Generator) -> List[dict]:
+                  rng: np.random.Generator,
+                  extra: Sequence[Tuple[str, str, str]] = ()) -> List[dict]:
     """An image's caption and questions as LLaVA instruction entries.
 
     Two conversations, as in LLaVA-1.5's training mix: the caption (short-
@@ -235,6 +200,8 @@ def llava_entries(rel: str, image_id: int, caption: str,
         caption (str): The canonical caption.
         qas (Sequence[tuple]): ``(question, answer, answer_type)``.
         rng (np.random.Generator): Orders the questions.
+        extra (Sequence[tuple]): More questions for the conversation only
+            (those already in ``qas`` are left out).
 
     Returns:
         list[dict]: Entries of the official LLaVA JSON format.
@@ -249,11 +216,14 @@ def llava_entries(rel: str, image_id: int, caption: str,
 
     entries = [dict(id=f'{image_id}_caption', image=rel,
                     conversations=turns([(CAPTION_PROMPT, caption)]))]
-    if qas:
-        order = rng.permutation(len(qas))
+    asked = {q for q, _, _ in qas}
+    pairs = [(q, a) for q, a, _ in qas] + [
+        (q, a) for q, a, _ in extra if q not in asked]
+    if pairs:
+        order = rng.permutation(len(pairs))
         entries.append(dict(
             id=f'{image_id}_vqa', image=rel,
-            conversations=turns([(qas[i][0] + VQA_SUFFIX, qas[i][1])
+            conversations=turns([(pairs[i][0] + VQA_SUFFIX, pairs[i][1])
                                  for i in order])))
     return entries
 
@@ -267,7 +237,8 @@ def make_shapes(out: str,
                 seed: int,
                 split: str = 'train',
                 image_size: int = BASE_SIZE,
-                start_id: int = 0) -> Dict[str, str]:
+                start_id: int = 0,
+                extra_per_family: int = 0) -> Dict[str, str]:
     """Generate a split: images plus caption and VQA annotation files.
 
     Args:
@@ -277,6 +248,9 @@ def make_shapes(out: str,
         split (str): Split name used in file names (letters, digits, ``-``).
         image_size (int): Image side in pixels.
         start_id (int): First image id.
+        extra_per_family (int): Questions per family of
+            :func:`extra_questions` added to the LLaVA conversations
+            (training; default none); the VQA files never hold them.
 
     Returns:
         dict: Paths of the written annotation files by kind (``caption``,
@@ -289,6 +263,7 @@ def make_shapes(out: str,
                          f'file names), got {split!r}.')
     rng = np.random.default_rng(seed)
     turn_rng = np.random.default_rng([seed, 1])  # keeps rng's stream as is
+    extra_rng = np.random.default_rng([seed, 2])
     os.makedirs(osp.join(out, split), exist_ok=True)
     os.makedirs(osp.join(out, 'annotations'), exist_ok=True)
     karpathy, gt_images, gt_anns, qs, anns, llava = [], [], [], [], [], []
@@ -303,7 +278,8 @@ def make_shapes(out: str,
             gt_anns.append(dict(image_id=image_id, id=len(gt_anns),
                                 caption=cap))
         qas = questions(shapes, rng)
-        llava += llava_entries(rel, image_id, caps[0], qas, turn_rng)
+        extra = extra_questions(shapes, extra_rng, extra_per_family)
+        llava += llava_entries(rel, image_id, caps[0], qas, turn_rng, extra)
         for k, (q, a, atype) in enumerate(qas):
             qid = image_id * 10 + k
             qs.append(dict(image_id=image_id, question=q, question_id=qid))
@@ -377,10 +353,3 @@ def train_shapes_tokenizer(out_dir: str, vocab_size: int = 512,
                VQA_SUFFIX.strip()]
     return train_tokenizer(out_dir, text_corpus(2000, seed) + prompts * 200,
                            vocab_size=vocab_size)
-
-
-def demo_scene(image_size: Optional[int] = 256) -> Image.Image:
-    """The demo image: a small red circle left, a large blue square right."""
-    shapes = [Shape('circle', 'red', 'small', 8.5, 23.5, 4.0),
-              Shape('square', 'blue', 'large', 40.0, 41.0, 6.5)]
-    return render_scene(shapes, 50, image_size or BASE_SIZE)

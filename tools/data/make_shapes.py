@@ -30,6 +30,10 @@ def parse_args() -> argparse.Namespace:
                         help='image side in pixels (default: 64)')
     parser.add_argument('--start-id', type=int, default=0,
                         help='first image id (default: 0)')
+    parser.add_argument('--extra-per-family', type=int, default=0,
+                        help='extra training questions per question family '
+                        'in the LLaVA conversations (see llava_mm.datasets.'
+                        'shapes.extra_questions; default: 0)')
     parser.add_argument('--tokenizer-out', default=None,
                         help='also train the shapes tokenizer (seeded by '
                         '--seed) and save it in this folder')
@@ -40,7 +44,8 @@ def main() -> None:
     args = parse_args()
     t0 = time.time()
     paths = make_shapes(args.out, args.num_images, args.seed, args.split,
-                        image_size=args.image_size, start_id=args.start_id)
+                        image_size=args.image_size, start_id=args.start_id,
+                        extra_per_family=args.extra_per_family)
     with open(paths['questions']) as f:
         n_q = len(json.load(f)['questions'])
     print(f'{args.num_images} images, {n_q} questions written under '
