@@ -47,7 +47,7 @@ def test_linear_layers_switch_only_for_short_inference_inputs():
     with torch.no_grad():
         torch.testing.assert_close(lin(x), bf16_gemv(x, lin.weight, lin.bias),
                                    rtol=0, atol=0)
-        long = torch.randn(9, 64).bfloat16()  # more than 8 rows: torch's
+        long = torch.randn(3, 64).bfloat16()  # > MAX_ROWS rows: torch's
         torch.testing.assert_close(lin(long), F.linear(long, lin.weight,
                                                        lin.bias),
                                    rtol=0, atol=0)

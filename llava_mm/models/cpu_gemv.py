@@ -10,8 +10,8 @@ with AVX512-BF16 dot products (float32 sums, rounded to bf16 like torch's).
 It is compiled on first use with torch's C++ extension builder (g++, ~40 s,
 cached under ``TORCH_EXTENSIONS_DIR``) and only on CPUs with the
 ``avx512_bf16`` flag. :func:`use_bf16_gemv` makes a model's ``nn.Linear``
-layers use it for inputs of at most 8 rows (prompt passes keep torch's
-kernels). Results equal torch's up to the summation order (bf16 rounding
+layers use it for inputs of at most ``MAX_ROWS`` (2) rows: batch-1 decode
+steps. Prompt passes and batched decoding keep torch's kernels. Results equal torch's up to the summation order (bf16 rounding
 of the output may differ in the last bit).
 """
 import os.path as osp
@@ -21,7 +21,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-MAX_ROWS = 8
+# Above 2 rows torch's kernel was faster on the machine of docs/benchmark.md
+# (11008x4096 bf16, 2 threads: 42 vs 27-29 GB/s at 1-2 rows, 15-27 vs 26 at
+# 3-6 rows).
+MAX_ROWS = 2
 _SRC = osp.join(osp.dirname(osp.abspath(__file__)), 'csrc', 'bf16_gemv.cpp')
 _ext = None
 
@@ -69,7 +72,7 @@ def bf16_gemv(x: torch.Tensor, weight: torch.Tensor,
     """``F.linear(x, weight, bias)`` for bf16 ``x`` of at most 8 rows.
 
     Args:
-        x (torch.Tensor): (..., K) bf16, at most ``MAX_ROWS`` rows in all.
+        x (torch.Tensor): (..., K) bf16, at most 8 rows in all.
         weight (torch.Tensor): (N, K) bf16, contiguous.
         bias (torch.Tensor, optional): (N, ).
 
