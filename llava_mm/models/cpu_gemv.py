@@ -3,9 +3,10 @@
 A decode step multiplies 1-8 token vectors by every weight matrix of the
 language model, so its speed is how fast the weights stream from memory.
 On the AVX512-BF16 CPU of docs/benchmark.md, torch's bf16 ``F.linear`` on
-one token reads a 7B layer's weights at ~15 GB/s with 2 threads, while the
-memory delivers ~39 GB/s. ``csrc/bf16_gemv.cpp`` reads each weight once
-with AVX512-BF16 dot products (float32 sums, rounded to bf16 like torch's).
+one token read a 7B layer's weights at 15-27 GB/s with 2 threads (two hosts),
+while the memory delivers ~39 GB/s. ``csrc/bf16_gemv.cpp`` reads each
+weight once with AVX512-BF16 dot products (float32 sums, rounded to bf16
+like torch's).
 
 It is compiled on first use with torch's C++ extension builder (g++, ~40 s,
 cached under ``TORCH_EXTENSIONS_DIR``) and only on CPUs with the
