@@ -92,6 +92,41 @@ def position_questions(shapes: Sequence[Shape]
     return pos
 
 
+def lookup_questions(shapes: Sequence[Shape]
+                     ) -> List[List[Tuple[str, str, str]]]:
+    """The colour of each shape found by its kind, and the kind of each
+    shape found by its colour (where that finds one shape).
+
+    Args:
+        shapes (Sequence[Shape]): Shapes sorted left to right.
+
+    Returns:
+        list[list[tuple]]: Two families of ``(question, answer, type)``.
+    """
+    kinds = [s.kind for s in shapes]
+    colours = [s.colour for s in shapes]
+    return [[(f'What colour is the {s.kind}?', s.colour, 'other')
+             for s in shapes if kinds.count(s.kind) == 1],
+            [(f'What shape is the {s.colour} object?', s.kind, 'other')
+             for s in shapes if colours.count(s.colour) == 1]]
+
+
+def count_question(shapes: Sequence[Shape],
+                   kind: str) -> Tuple[str, str, str]:
+    """"How many circles are there?" (zero included)."""
+    plural = kind + ('es' if kind.endswith('s') else 's')
+    return (f'How many {plural} are there?',
+            str(sum(s.kind == kind for s in shapes)), 'number')
+
+
+def presence_question(shapes: Sequence[Shape],
+                      pair: Tuple[str, str]) -> Tuple[str, str, str]:
+    """"Is there a red circle?" for a (colour, kind) pair."""
+    present = {(s.colour, s.kind) for s in shapes}
+    return (f'Is there a {pair[0]} {pair[1]}?',
+            'yes' if tuple(pair) in present else 'no', 'yes/no')
+
+
 def questions(shapes: Sequence[Shape], rng: np.random.Generator,
               max_questions: int = 4) -> List[Tuple[str, str, str]]:
     """Questions with one unambiguous answer each.
@@ -105,18 +140,9 @@ def questions(shapes: Sequence[Shape], rng: np.random.Generator,
         list[tuple]: ``(question, answer, answer_type)`` with answer types
         ``'yes/no'``, ``'number'`` or ``'other'``.
     """
-    kinds = [s.kind for s in shapes]
-    colours = [s.colour for s in shapes]
-    fams: List[List[Tuple[str, str, str]]] = []
-    fams.append([(f'What colour is the {s.kind}?', s.colour, 'other')
-                 for s in shapes if kinds.count(s.kind) == 1])
-    fams.append([(f'What shape is the {s.colour} object?', s.kind, 'other')
-                 for s in shapes if colours.count(s.colour) == 1])
-    kind = str(rng.choice(KINDS))
-    plural = kind + ('es' if kind.endswith('s') else 's')
+    fams = lookup_questions(shapes)
     fams.append([('How many shapes are there?', str(len(shapes)), 'number'),
-                 (f'How many {plural} are there?', str(kinds.count(kind)),
-                  'number')])
+                 count_question(shapes, str(rng.choice(KINDS)))])
     present = {(s.colour, s.kind) for s in shapes}
     s = shapes[int(rng.integers(len(shapes)))]
     if rng.random() < 0.5:
@@ -128,10 +154,8 @@ def questions(shapes: Sequence[Shape], rng: np.random.Generator,
         near = [p for p in absent if p[0] == s.colour or p[1] == s.kind]
         pool = near if rng.random() < 0.5 else absent
         q = pool[int(rng.integers(len(pool)))]
-    fams.append([(f'Is there a {q[0]} {q[1]}?',
-                  'yes' if q in present else 'no', 'yes/no')])
-    pos = position_questions(shapes)
-    fams.append(pos)
+    fams.append([presence_question(shapes, q)])
+    fams.append(position_questions(shapes))
     chosen = [f[int(rng.integers(len(f)))] for f in fams if f]
     order = rng.permutation(len(chosen))[:max_questions]
     return [chosen[i] for i in sorted(order)]
@@ -163,15 +187,9 @@ def extra_questions(shapes: Sequence[Shape], rng: np.random.Generator,
     absent = [(c, k) for c in COLOURS for k in KINDS if (c, k) not in present]
     near = [p for p in absent if p[0] in colours or p[1] in kinds]
     yes = sorted(present)[int(rng.integers(len(present)))]
-    fams = [
-        [(f'What colour is the {s.kind}?', s.colour, 'other')
-         for s in shapes if kinds.count(s.kind) == 1],
-        [(f'What shape is the {s.colour} object?', s.kind, 'other')
-         for s in shapes if colours.count(s.colour) == 1],
-        [(f'How many {k}{"es" if k.endswith("s") else "s"} are there?',
-          str(kinds.count(k)), 'number') for k in KINDS],
-        [(f'Is there a {c} {k}?', 'yes' if (c, k) in present else 'no',
-          'yes/no') for c, k in
+    fams = lookup_questions(shapes) + [
+        [count_question(shapes, k) for k in KINDS],
+        [presence_question(shapes, p) for p in
          [yes, near[int(rng.integers(len(near)))],
           absent[int(rng.integers(len(absent)))]]],
         position_questions(shapes),
