@@ -3,7 +3,7 @@ import pytest
 import torch
 from transformers import AutoConfig, AutoModelForCausalLM, DynamicCache
 
-from llava_mm.models.kv_cache import PreallocatedCache
+from llava_mm.models.kv_cache import PreallocatedCache, prefill_each
 from llava_mm.testing import tiny_text_config
 
 
@@ -68,3 +68,32 @@ def test_beam_search_rehomes(lm):
     out = lm.generate(past_key_values=PreallocatedCache(
         lm.config.num_hidden_layers, 18), **kw)
     assert torch.equal(out, ref)
+
+
+def test_prefill_each_equals_the_batched_pass(lm):
+    """Per-sample prompt passes fill the cache as one padded pass would:
+    same tokens and scores, the padding zeroed, not uninitialised."""
+    ids, mask = _inputs()
+    embeds = lm.get_input_embeddings()(ids).detach()
+    kw = dict(inputs_embeds=embeds, attention_mask=mask, max_new_tokens=10,
+              min_new_tokens=10, do_sample=False, pad_token_id=0,
+              output_scores=True, return_dict_in_generate=True)
+    ref = lm.generate(past_key_values=DynamicCache(), **kw)
+    cache = PreallocatedCache(lm.config.num_hidden_layers, 12 + 10)
+    # A buffer full of NaN: the padding must be overwritten, not left.
+    H = lm.config.num_key_value_heads
+    D = lm.config.hidden_size // lm.config.num_attention_heads
+    cache.buffers(0, torch.empty(2, H, 0, D))
+    cache._store.fill_(float('nan'))
+    with torch.no_grad():
+        prefill_each(lm.get_decoder(), embeds, mask, cache)
+    assert cache.get_seq_length() == 11  # all but the last prompt position
+    assert torch.equal(cache.layers[0].keys[1, :, :4],
+                       torch.zeros_like(cache.layers[0].keys[1, :, :4]))
+    out = lm.generate(past_key_values=cache, **kw)
+    assert torch.equal(out.sequences, ref.sequences)
+    for a, b in zip(out.scores, ref.scores):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-5)
+    with pytest.raises(ValueError, match='two prompt positions'):
+        prefill_each(lm.get_decoder(), embeds[:, -1:], mask[:, -1:],
+                     PreallocatedCache(lm.config.num_hidden_layers, 4))

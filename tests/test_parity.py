@@ -116,12 +116,19 @@ def test_logits_match(hf_and_ours):
     assert diff < 1e-4, diff
 
 
-def test_greedy_generation_matches(hf_and_ours):
+@pytest.mark.parametrize('prefill', ['batched', 'each'])
+def test_greedy_generation_matches(hf_and_ours, prefill):
+    """Both prompt passes of a padded batch (one batched pass with the
+    padding masked, or sample by sample) give transformers' tokens."""
     hf, ours = hf_and_ours
     batch = _batch(ours, QUESTIONS)
     n = 24
-    mine = ours.generate(batch['images'], batch['data_samples'],
-                         max_new_tokens=n, min_new_tokens=n)
+    ours.prefill = prefill
+    try:
+        mine = ours.generate(batch['images'], batch['data_samples'],
+                             max_new_tokens=n, min_new_tokens=n)
+    finally:
+        ours.prefill = 'auto'
     input_ids, mask = _hf_inputs(ours, batch['data_samples'])
     with torch.no_grad():
         ref = hf.generate(

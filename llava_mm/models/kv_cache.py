@@ -8,6 +8,12 @@ for the prompt plus the tokens to generate (allocated once, at the first
 update) and return views of their filled part, so a step costs the same at
 position 600 as at position 10. The values are the same, so outputs do not
 change.
+
+:func:`prefill_each` runs the prompt pass of a left-padded batch one sample
+at a time into such a cache. On CPU, where the prompt pass is bound by
+arithmetic, that skips the padding and lets each sample's attention be
+plainly causal (no mask: half the score blocks are skipped) instead of
+masked; the batched decode steps that follow are unchanged.
 """
 from typing import Optional
 
@@ -103,3 +109,60 @@ class PreallocatedCache(DynamicCache):
             self._store = like.new_empty(shape, dtype=self.dtype or
                                          like.dtype)
         return self._store[index, 0], self._store[index, 1]
+
+    def write_row(self, index: int, start: int, row: Cache,
+                  batch_size: int) -> None:
+        """Copy one sample's prompt pass into row ``index`` of the cache.
+
+        Args:
+            index (int): The row.
+            start (int): Where its positions start (its left padding, which
+                is set to zeros and masked later).
+            row (Cache): A batch-size-1 cache of the sample's positions.
+            batch_size (int): Rows of this cache (allocated on first use).
+        """
+        for j, layer in enumerate(self.layers):
+            k, v = row.layers[j].keys, row.layers[j].values  # (1, H, n, D)
+            if not layer.is_initialized:
+                like = k.new_empty((batch_size, k.shape[1], 0, k.shape[3]))
+                layer.lazy_initialization(like, like)
+                layer._k, layer._v = self.buffers(j, like)
+            end = start + k.shape[-2]
+            # Padding must be finite: a masked score is -inf, but a NaN key
+            # or value would still spoil the softmax or its weighted sum.
+            layer._k[index, :, :start] = 0
+            layer._v[index, :, :start] = 0
+            layer._k[index, :, start:end] = k[0]
+            layer._v[index, :, start:end] = v[0]
+            layer.keys = layer._k[..., :end, :]
+            layer.values = layer._v[..., :end, :]
+
+
+def prefill_each(decoder: torch.nn.Module, inputs_embeds: torch.Tensor,
+                 attention_mask: torch.Tensor,
+                 cache: PreallocatedCache) -> None:
+    """Prompt pass of a left-padded batch, one sample at a time.
+
+    Every position but the last goes through ``decoder`` per sample (no
+    padding, positions from 0 as the batched pass numbers them) into
+    ``cache``; transformers' ``generate``, given the cache, then runs the
+    last prompt position for the whole batch and decodes as usual.
+
+    Args:
+        decoder (nn.Module): The LM's decoder (``get_decoder()``).
+        inputs_embeds (torch.Tensor): (B, L, D) left-padded prompts.
+        attention_mask (torch.Tensor): (B, L), 0 on the padding.
+        cache (PreallocatedCache): An empty cache for the batch.
+    """
+    B, L, _ = inputs_embeds.shape
+    lengths = attention_mask.sum(dim=1).tolist()
+    if any(n < 2 for n in lengths):
+        raise ValueError('prefill_each needs at least two prompt positions '
+                         'per sample.')
+    for i, n in enumerate(lengths):
+        start, row = L - int(n), DynamicCache()
+        decoder(inputs_embeds=inputs_embeds[i:i + 1, start:L - 1],
+                position_ids=torch.arange(L - 1 - start,
+                                          device=inputs_embeds.device)[None],
+                past_key_values=row, use_cache=True)
+        cache.write_row(i, start, row, B)

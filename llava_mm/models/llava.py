@@ -23,7 +23,7 @@ from torch import nn
 from llava_mm.registry import MODELS, TOKENIZER
 from .builders import _causal_lm  # noqa: F401  (registers the builders)
 from .data_preprocessor import build_data_preprocessor
-from .kv_cache import PreallocatedCache
+from .kv_cache import PreallocatedCache, prefill_each
 from .prompting import IMAGE_TOKEN, IMAGE_TOKEN_INDEX, PromptMixin
 from .sequence import IGNORE_INDEX, build_multimodal_batch
 DEFAULT_CAPTION_PROMPT = (
@@ -90,6 +90,11 @@ class Llava(PromptMixin, BaseModel):
         freeze_projector (bool): Freeze the projector. Defaults to False.
         freeze_lm (bool): Freeze the language model. Defaults to False.
         load_lang_pretrained (bool): Load the LM's own weights at build.
+        prefill (str): How ``generate`` runs the prompt pass of a padded
+            batch: ``'batched'`` (one pass), ``'each'`` (sample by sample,
+            no padding: :func:`~llava_mm.models.kv_cache.prefill_each`) or
+            ``'auto'`` (``'each'`` on CPU, where the pass is bound by
+            arithmetic, ``'batched'`` elsewhere). Defaults to ``'auto'``.
         data_preprocessor (dict, optional): Defaults to
             :class:`MultiModalDataPreprocessor`.
         init_cfg (dict, optional): mmengine init config.
@@ -115,6 +120,7 @@ class Llava(PromptMixin, BaseModel):
                  freeze_projector: bool = False,
                  freeze_lm: bool = False,
                  load_lang_pretrained: bool = False,
+                 prefill: str = 'auto',
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(
@@ -136,6 +142,10 @@ class Llava(PromptMixin, BaseModel):
                 f'turn_tmpl must hold "{{question}}" and no "{IMAGE_TOKEN}", '
                 f'got {turn_tmpl!r}.')
         self.turn_tmpl = turn_tmpl
+        if prefill not in ('auto', 'batched', 'each'):
+            raise ValueError(f'prefill must be "auto", "batched" or "each", '
+                             f'got {prefill!r}.')
+        self.prefill = prefill
         self.generation_cfg = dict(generation_cfg or {})
         self.mm_vision_select_layer = mm_vision_select_layer
 
@@ -349,6 +359,16 @@ class Llava(PromptMixin, BaseModel):
             cfg['past_key_values'] = PreallocatedCache(
                 self.lang_encoder.config.num_hidden_layers, total,
                 dtype=self.lang_encoder.dtype)
+            mask = batch['attention_mask']
+            # (beams and multiple returns expand the batch after the cache)
+            expands = cfg.get('num_beams', 1) > 1 or cfg.get(
+                'num_return_sequences', 1) > 1
+            if not expands and not bool(mask.all()) and (
+                    self.prefill == 'each' or
+                (self.prefill == 'auto' and mask.device.type == 'cpu')):
+                prefill_each(self.lang_encoder.get_decoder(),
+                             batch['inputs_embeds'], mask,
+                             cfg['past_key_values'])
         tok = self.tokenizer
         cfg.setdefault('eos_token_id', tok.eos_token_id)
         cfg.setdefault('pad_token_id', tok.pad_token_id
