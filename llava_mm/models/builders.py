@@ -11,6 +11,7 @@ import torch
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
 from llava_mm.registry import MODELS, TOKENIZER
+from .cpu_attention import ATTN_IMPLEMENTATION
 
 
 class WeightsUnavailableError(RuntimeError):
@@ -80,7 +81,7 @@ def lang_config(name_or_path: Optional[str] = None,
 
 def _causal_lm(name_or_path: Optional[str] = None,
                config: Optional[dict] = None,
-               attn_implementation: str = 'sdpa',
+               attn_implementation: str = ATTN_IMPLEMENTATION,
                load_pretrained: bool = False,
                dtype: Optional[torch.dtype] = None):
     """Build a causal LM; weights come from the LLaVA checkpoint later.
@@ -88,8 +89,10 @@ def _causal_lm(name_or_path: Optional[str] = None,
     Args:
         name_or_path (str, optional): Hub name or directory.
         config (dict, optional): Inline config or overrides.
-        attn_implementation (str): ``'sdpa'`` (default), ``'eager'`` or
-            ``'flash_attention_2'``.
+        attn_implementation (str): ``'llava_mm_sdpa'`` (default: SDPA, with
+            matmul attention for decode steps on CPU, see
+            :mod:`~llava_mm.models.cpu_attention`), ``'sdpa'``, ``'eager'``
+            or ``'flash_attention_2'``.
         load_pretrained (bool): Load the LM's own weights (to start training
             from a base LLM). Defaults to False: the LLaVA file has them.
         dtype (torch.dtype, optional): Parameter dtype.
