@@ -14,6 +14,7 @@ from PIL import Image
 from llava_mm import get_model
 from llava_mm.apis.inference import _test_pipeline
 from llava_mm.models import IMAGE_TOKEN_INDEX
+from llava_mm.registry import MODELS
 from llava_mm.testing import (tiny_llava_model_cfg, tiny_test_pipeline,
                               tiny_text_config)
 
@@ -158,3 +159,13 @@ def test_batch_equals_single(hf_and_ours):
     beams = ours.generate(batch['images'], batch['data_samples'],
                           max_new_tokens=8, num_beams=3)
     assert beams.shape[0] == 2
+    # Beams from the LM's own generation config expand the batch too.
+    ours.lang_encoder.generation_config.num_beams = 3
+    try:
+        assert torch.equal(ours.generate(batch['images'],
+                                         batch['data_samples'],
+                                         max_new_tokens=8), beams)
+    finally:
+        ours.lang_encoder.generation_config.num_beams = 1
+    with pytest.raises(ValueError, match='prefill'):
+        MODELS.build({**ours.cfg.model, 'prefill': 'sometimes'})

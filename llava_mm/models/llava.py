@@ -361,8 +361,9 @@ class Llava(PromptMixin, BaseModel):
                 dtype=self.lang_encoder.dtype)
             mask = batch['attention_mask']
             # (beams and multiple returns expand the batch after the cache)
-            expands = cfg.get('num_beams', 1) > 1 or cfg.get(
-                'num_return_sequences', 1) > 1
+            gen = self.lang_encoder.generation_config
+            expands = cfg.get('num_beams', gen.num_beams or 1) > 1 or cfg.get(
+                'num_return_sequences', gen.num_return_sequences or 1) > 1
             if not expands and not bool(mask.all()) and (
                     self.prefill == 'each' or
                 (self.prefill == 'auto' and mask.device.type == 'cpu')):
