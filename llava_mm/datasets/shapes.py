@@ -296,7 +296,8 @@ def make_shapes(out: str,
             gt_anns.append(dict(image_id=image_id, id=len(gt_anns),
                                 caption=cap))
         qas = questions(shapes, rng)
-        extra = extra_questions(shapes, extra_rng, extra_per_family)
+        extra = extra_questions(shapes, extra_rng, extra_per_family) \
+            if extra_per_family else ()
         llava += llava_entries(rel, image_id, caps[0], qas, turn_rng, extra)
         for k, (q, a, atype) in enumerate(qas):
             qid = image_id * 10 + k
