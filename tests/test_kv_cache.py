@@ -3,7 +3,8 @@ import pytest
 import torch
 from transformers import AutoConfig, AutoModelForCausalLM, DynamicCache
 
-from llava_mm.models.kv_cache import PreallocatedCache, prefill_each
+from llava_mm.models.kv_cache import (PreallocatedCache, cache_prompt,
+                                      prefill_each)
 from llava_mm.testing import tiny_text_config
 
 
@@ -97,3 +98,26 @@ def test_prefill_each_equals_the_batched_pass(lm):
     with pytest.raises(ValueError, match='two prompt positions'):
         prefill_each(lm.get_decoder(), embeds[:, -1:], mask[:, -1:],
                      PreallocatedCache(lm.config.num_hidden_layers, 4))
+
+
+@pytest.mark.parametrize('kv_heads', [4, 2])  # multi-head and grouped
+@pytest.mark.parametrize('attn', ['sdpa', 'eager', 'llava_mm_sdpa'])
+def test_cache_prompt_equals_the_decoder_pass(kv_heads, attn):
+    """The prompt pass that skips the last layer's unread work caches the
+    same keys and values as the decoder's full forward."""
+    import llava_mm.models  # noqa: F401  (registers llava_mm_sdpa)
+    torch.manual_seed(0)
+    cfg = tiny_text_config(300, num_key_value_heads=kv_heads,
+                           num_hidden_layers=3)
+    decoder = AutoModelForCausalLM.from_config(
+        AutoConfig.for_model(**cfg), attn_implementation=attn).eval().model
+    embeds = torch.randn(1, 9, cfg['hidden_size'])
+    ref, ours = DynamicCache(), DynamicCache()
+    with torch.no_grad():
+        decoder(inputs_embeds=embeds, past_key_values=ref, use_cache=True)
+        cache_prompt(decoder, embeds, ours)
+    assert len(ours.layers) == len(ref.layers) == 3
+    for a, b in zip(ours.layers, ref.layers):
+        assert a.keys.shape == (1, kv_heads, 9, b.keys.shape[-1])
+        assert torch.equal(a.keys, b.keys)
+        assert torch.equal(a.values, b.values)

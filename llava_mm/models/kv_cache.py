@@ -13,12 +13,16 @@ change.
 at a time into such a cache. On CPU, where the prompt pass is bound by
 arithmetic, that skips the padding and lets each sample's attention be
 plainly causal (no mask: half the score blocks are skipped) instead of
-masked; the batched decode steps that follow are unchanged.
+masked; the batched decode steps that follow are unchanged. Its output is
+only the cache, so of the last decoder layer it computes just the keys and
+values (no queries, attention, output projection or MLP there).
 """
 from typing import Optional
 
 import torch
 from transformers.cache_utils import Cache, DynamicCache, DynamicLayer
+from transformers.masking_utils import create_causal_mask
+from transformers.models.llama.modeling_llama import apply_rotary_pos_emb
 
 
 class PreallocatedLayer(DynamicLayer):
@@ -138,15 +142,54 @@ class PreallocatedCache(DynamicCache):
             layer.values = layer._v[..., :end, :]
 
 
+def cache_prompt(decoder: torch.nn.Module, inputs_embeds: torch.Tensor,
+                 cache: Cache) -> None:
+    """Fill ``cache`` with the keys and values of one unpadded prompt.
+
+    The same cache as ``decoder(inputs_embeds=..., past_key_values=cache,
+    use_cache=True)`` (a LLaMA decoder, run the way ``LlamaModel.forward``
+    runs its layers), without the work whose result nothing reads: the
+    last layer's keys and values depend only on its input, so its
+    queries, attention, output projection and MLP are skipped, as is the
+    final norm.
+
+    Args:
+        decoder (nn.Module): The LM's decoder (``get_decoder()``).
+        inputs_embeds (torch.Tensor): (1, n, D) prompt embeddings.
+        cache (Cache): An empty cache; filled in place.
+    """
+    n = inputs_embeds.shape[1]
+    position_ids = torch.arange(n, device=inputs_embeds.device)[None]
+    mask = create_causal_mask(config=decoder.config,
+                              inputs_embeds=inputs_embeds, attention_mask=None,
+                              past_key_values=cache, position_ids=position_ids)
+    position_embeddings = decoder.rotary_emb(inputs_embeds, position_ids)
+    *layers, last = decoder.layers[:decoder.config.num_hidden_layers]
+    hidden = inputs_embeds
+    for layer in layers:
+        hidden = layer(hidden, attention_mask=mask,
+                       position_embeddings=position_embeddings,
+                       position_ids=position_ids, past_key_values=cache,
+                       use_cache=True)
+    attn = last.self_attn
+    x = last.input_layernorm(hidden)
+    shape = (1, n, -1, attn.head_dim)
+    keys = attn.k_proj(x).view(shape).transpose(1, 2)  # (1, H_kv, n, D)
+    values = attn.v_proj(x).view(shape).transpose(1, 2)
+    _, keys = apply_rotary_pos_emb(keys, keys, *position_embeddings)
+    cache.update(keys, values, attn.layer_idx)
+
+
 def prefill_each(decoder: torch.nn.Module, inputs_embeds: torch.Tensor,
                  attention_mask: torch.Tensor,
                  cache: PreallocatedCache) -> None:
     """Prompt pass of a left-padded batch, one sample at a time.
 
     Every position but the last goes through ``decoder`` per sample (no
-    padding, positions from 0 as the batched pass numbers them) into
-    ``cache``; transformers' ``generate``, given the cache, then runs the
-    last prompt position for the whole batch and decodes as usual.
+    padding, positions from 0 as the batched pass numbers them; see
+    :func:`cache_prompt`) into ``cache``; transformers' ``generate``, given
+    the cache, then runs the last prompt position for the whole batch and
+    decodes as usual.
 
     Args:
         decoder (nn.Module): The LM's decoder (``get_decoder()``).
@@ -161,8 +204,5 @@ def prefill_each(decoder: torch.nn.Module, inputs_embeds: torch.Tensor,
                          'per sample.')
     for i, n in enumerate(lengths):
         start, row = L - int(n), DynamicCache()
-        decoder(inputs_embeds=inputs_embeds[i:i + 1, start:L - 1],
-                position_ids=torch.arange(L - 1 - start,
-                                          device=inputs_embeds.device)[None],
-                past_key_values=row, use_cache=True)
+        cache_prompt(decoder, inputs_embeds[i:i + 1, start:L - 1], row)
         cache.write_row(i, start, row, B)
