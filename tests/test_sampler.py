@@ -6,7 +6,7 @@ import torch
 from mmengine.registry import init_default_scope
 from PIL import Image
 
-from llava_mm.datasets import LengthGroupedSampler
+from llava_mm.datasets import LengthGroupedSampler, PhaseSampler
 from llava_mm.datasets.samplers import length_grouped_indices
 from llava_mm.registry import DATA_SAMPLERS, DATASETS
 
@@ -80,3 +80,70 @@ def test_sampler_refuses_what_it_cannot_group(conversations):
         LengthGroupedSampler(list(range(10)), batch_size=BS)
     with pytest.raises(ValueError, match='shuffles'):
         LengthGroupedSampler(conversations, batch_size=BS, shuffle=False)
+
+
+def _concat(conversations, n_second):
+    """Two parts: the 30 conversations, then the first ``n_second`` again."""
+    from mmengine.dataset import ConcatDataset
+    second = conversations.get_subset(n_second)
+    return ConcatDataset([conversations, second])
+
+
+def test_phase_sampler_schedule(conversations):
+    data = _concat(conversations, 7)
+    phases = [dict(dataset=0, iters=3), dict(dataset=1, iters=4),
+              dict(dataset=0, iters=5)]
+    sampler = DATA_SAMPLERS.build(dict(
+        type='PhaseSampler', phases=phases, batch_size=BS, dataset=data,
+        seed=0))
+    order = list(sampler)
+    assert len(order) == len(sampler) == (3 + 4 + 5) * BS
+    first, second, third = order[:12], order[12:28], order[28:]
+    assert all(i < 30 for i in first + third)
+    assert all(30 <= i < 37 for i in second)
+    # a part's order goes on across its phases: all 30 before any repeat
+    assert len(set((first + third)[:30])) == 30
+    assert len(set(second[:7])) == 7 and set(second) == set(range(30, 37))
+    # a batch of the middle phase is all from the second part, and the
+    # loader gets its samples
+    assert data[second[0]]['conversation'] == \
+        conversations[second[0] - 30]['conversation']
+    again = DATA_SAMPLERS.build(dict(
+        type='PhaseSampler', phases=phases, batch_size=BS, dataset=data,
+        seed=0))
+    assert list(again) == order
+    sampler.set_epoch(1)
+    assert list(sampler) != order
+
+
+def test_phase_sampler_over_processes(conversations, monkeypatch):
+    data = _concat(conversations, 7)
+    phases = [dict(dataset=1, iters=2), dict(dataset=0, iters=2)]
+    per_rank = []
+    for rank in range(2):
+        monkeypatch.setattr('mmengine.dataset.sampler.get_dist_info',
+                            lambda rank=rank: (rank, 2))
+        sampler = DATA_SAMPLERS.build(dict(
+            type='PhaseSampler', phases=phases, batch_size=BS,
+            dataset=data, seed=0))
+        per_rank.append(list(sampler))
+        assert len(per_rank[-1]) == len(sampler) == 4 * BS
+    for step in range(4):
+        batch = [i for r in per_rank for i in r[step * BS:(step + 1) * BS]]
+        in_second = [i >= 30 for i in batch]
+        assert all(in_second) if step < 2 else not any(in_second)
+    # the processes share one draw: no sample twice in the second phase
+    mixed = [i for r in per_rank for i in r[2 * BS:]]
+    assert len(set(mixed)) == len(mixed) == 4 * BS
+
+
+def test_phase_sampler_refuses_bad_phases(conversations):
+    data = _concat(conversations, 7)
+    with pytest.raises(TypeError, match='ConcatDataset'):
+        PhaseSampler(conversations, [dict(dataset=0, iters=1)], BS)
+    for bad in ([dict(dataset=2, iters=1)], [dict(dataset=0, iters=0)],
+                [dict(dataset=0)], [dict(dataset=0, iters=1, lr=1)]):
+        with pytest.raises(ValueError, match=r'phases\[0\] must be'):
+            PhaseSampler(data, bad, BS)
+    with pytest.raises(ValueError, match='empty'):
+        PhaseSampler(data, [], BS)

@@ -12,8 +12,9 @@ import pytest
 from mmengine.registry import init_default_scope
 from PIL import Image
 
-from llava_mm.datasets.shapes import (CAPTION_PROMPT, COLOURS, KINDS,
-                                     VQA_SUFFIX, make_shapes)
+from llava_mm.datasets.shapes import (CAPTION_PROMPT, COLOURS, FAMILIES,
+                                     KINDS, VQA_SUFFIX, make_shapes,
+                                     question_family)
 from llava_mm.registry import DATASETS
 
 N = 12
@@ -46,7 +47,7 @@ def test_same_seed_same_files(shapes_root, tmp_path):
     make_shapes(str(tmp_path / 'other'), N, seed=4, split='val',
                 extra_per_family=2)
     first = tree_digest(shapes_root)
-    assert len(first) == N + 5  # images + 5 annotation files
+    assert len(first) == N + 5 + len(FAMILIES)  # images, annotation files
     assert tree_digest(str(tmp_path / 'again')) == first
     other = tree_digest(str(tmp_path / 'other'))
     assert other.keys() == first.keys() and other != first
@@ -97,6 +98,38 @@ def test_vqa_files(shapes_root):
             assert a['multiple_choice_answer'] in ('yes', 'no')
         if a['answer_type'] == 'number':
             assert a['multiple_choice_answer'].isdigit()
+
+
+def test_family_files(tmp_path):
+    """Every question is in the one-turn file of its family, once."""
+    make_shapes(str(tmp_path), 40, seed=6, split='f')
+    ann_dir = tmp_path / 'annotations'
+    with open(ann_dir / 'shapes_f_questions.json') as f:
+        questions = json.load(f)['questions']
+    with open(ann_dir / 'shapes_f_annotations.json') as f:
+        answers = {a['question_id']: a['multiple_choice_answer']
+                   for a in json.load(f)['annotations']}
+    seen = {}
+    for family in FAMILIES:
+        with open(ann_dir / f'shapes_f_llava_{family}.json') as f:
+            for e in json.load(f):
+                q, a = e['conversations']
+                assert q['from'] == 'human' and a['from'] == 'gpt'
+                assert q['value'].startswith('<image>\n')
+                assert q['value'].endswith(VQA_SUFFIX)
+                text = q['value'][len('<image>\n'):-len(VQA_SUFFIX)]
+                assert question_family(text) == family
+                seen[int(e['id'])] = (text, a['value'], e['image'])
+    assert sorted(seen) == sorted(answers)
+    for q in questions:
+        text, answer, image = seen[q['question_id']]
+        assert text == q['question'] and answer == answers[q['question_id']]
+        assert image.endswith(f"_{q['image_id']:012d}.png")
+    # all nine templates occur in 40 scenes
+    assert {question_family(q['question']) for q in questions} == \
+        set(FAMILIES)
+    with pytest.raises(ValueError, match='not a shapes question'):
+        question_family('What is this?')
 
 
 def test_answers_match_the_pixels(tmp_path):

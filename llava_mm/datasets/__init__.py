@@ -1,7 +1,7 @@
 from .coco_caption import COCOCaption
 from .coco_vqa import COCOVQA
 from .llava_instruct import LLaVAInstruct
-from .samplers import LengthGroupedSampler
+from .samplers import LengthGroupedSampler, PhaseSampler
 from .transforms import (CLIPResizeCrop, LoadImage, PackInputs, PadToSquare,
                          load_image_file, to_rgb_pil)
 from .text_transforms import AppendToQuestion  # noqa: F401
@@ -9,6 +9,6 @@ from .text_transforms import AppendToQuestion  # noqa: F401
 __all__ = [
     'CLIPResizeCrop', 'COCOCaption', 'COCOVQA', 'LLaVAInstruct',
     'LengthGroupedSampler', 'LoadImage',
-    'PackInputs',
+    'PackInputs', 'PhaseSampler',
     'PadToSquare', 'load_image_file', 'to_rgb_pil'
 ]

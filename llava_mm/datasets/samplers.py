@@ -1,8 +1,8 @@
-"""A sampler that batches samples of similar length together."""
+"""Training samplers: length-grouped batches, and phases of a curriculum."""
 from typing import Iterator, List, Optional, Sized
 
 import torch
-from mmengine.dataset import DefaultSampler
+from mmengine.dataset import ConcatDataset, DefaultSampler
 
 from llava_mm.registry import DATA_SAMPLERS
 
@@ -92,3 +92,73 @@ class LengthGroupedSampler(DefaultSampler):
             indices = (indices * int(self.total_size / len(indices) +
                                      1))[:self.total_size]
         return iter(indices[self.rank:self.total_size:self.world_size])
+
+
+@DATA_SAMPLERS.register_module()
+class PhaseSampler(DefaultSampler):
+    """Train in phases, each drawing its batches from one part of a
+    :class:`mmengine.dataset.ConcatDataset`.
+
+    A curriculum inside one run: e.g. mixed training, then a stretch of one
+    kind of question alone, then mixed training again. Each part is read in
+    a random order that goes on across its phases (reshuffled whenever the
+    part is used up). One pass over the sampler is the whole schedule, so
+    set ``train_cfg.max_iters`` to the sum of the phases' ``iters``. Over
+    several processes a step's ``batch_size * world_size`` samples come
+    from the same phase and each process takes every ``world_size``-th.
+
+    Args:
+        dataset (ConcatDataset): The parts.
+        phases (list[dict]): ``dict(dataset=i, iters=n)``: ``n`` batches from
+            ``dataset.datasets[i]``, in order.
+        batch_size (int): The dataloader's batch size (per process); give it
+            here too, e.g. from one ``batch_size`` variable of the config.
+        seed (int, optional): Random seed; the Runner passes its own.
+    """
+
+    def __init__(self,
+                 dataset: ConcatDataset,
+                 phases: List[dict],
+                 batch_size: int,
+                 seed: Optional[int] = None) -> None:
+        if not isinstance(dataset, ConcatDataset):
+            raise TypeError(
+                f'PhaseSampler needs a ConcatDataset (its phases name parts '
+                f'of it), got {type(dataset).__name__}.')
+        if batch_size < 1:
+            raise ValueError(f'batch_size must be >= 1, got {batch_size}.')
+        parts = len(dataset.datasets)
+        for k, phase in enumerate(phases):
+            if (not isinstance(phase, dict)
+                    or set(phase) != {'dataset', 'iters'}
+                    or phase['dataset'] not in range(parts)
+                    or not isinstance(phase['iters'], int)
+                    or phase['iters'] < 1):
+                raise ValueError(
+                    f'phases[{k}] must be dict(dataset=i, iters=n) with 0 <= '
+                    f'i < {parts} (the ConcatDataset has {parts} parts) and '
+                    f'n >= 1, got {phase!r}.')
+        if not phases:
+            raise ValueError('phases is empty: give at least one phase.')
+        super().__init__(dataset, shuffle=True, seed=seed, round_up=True)
+        self.phases = [dict(p) for p in phases]
+        self.batch_size = batch_size
+        self.sizes = [len(d) for d in dataset.datasets]
+        self.offsets = [0] + list(dataset.cumulative_sizes[:-1])
+        self.num_samples = sum(p['iters'] for p in phases) * batch_size
+        self.total_size = self.num_samples * self.world_size
+
+    def __iter__(self) -> Iterator[int]:
+        g = torch.Generator()
+        g.manual_seed(self.seed + self.epoch)
+        queues = [[] for _ in self.sizes]
+        indices = []
+        for phase in self.phases:
+            part, queue = phase['dataset'], queues[phase['dataset']]
+            n = phase['iters'] * self.batch_size * self.world_size
+            while len(queue) < n:
+                queue += torch.randperm(self.sizes[part],
+                                        generator=g).tolist()
+            indices += [self.offsets[part] + i for i in queue[:n]]
+            del queue[:n]
+        return iter(indices[self.rank::self.world_size])

@@ -19,10 +19,14 @@ Layout written under ``out`` for a split ``S``::
     annotations/shapes_S_annotations.json  VQAv2 answers (10 per question)
     annotations/shapes_S_llava.json        the same captions and questions as
                                            LLaVA conversations (training)
+    annotations/shapes_S_llava_F.json      each question of family ``F`` (see
+                                           ``FAMILIES``) on its own, as a
+                                           one-turn LLaVA conversation
 """
 import json
 import os
 import os.path as osp
+import re
 from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
@@ -31,6 +35,18 @@ from .shapes_scene import (BASE_SIZE, COLOURS, GRID, KINDS, SIZES,  # noqa: F401
                            Shape, demo_scene, render_scene, sample_scene)
 
 NUMBER_WORDS = {1: 'one', 2: 'two', 3: 'three'}
+# Question families (the templates below), in the order they are tried.
+FAMILIES = {
+    'leftright': r'Is the \w+ on the left or the right\?',
+    'position_colour': r'What colour is the shape on the (left|right)\?',
+    'position_shape': r'What shape is on the (left|right)\?',
+    'top_bottom': r'What shape is at the (top|bottom)\?',
+    'colour': r'What colour is the \w+\?',
+    'shape': r'What shape is the \w+ object\?',
+    'count': r'How many shapes are there\?',
+    'count_kind': r'How many \w+ are there\?',
+    'presence': r'Is there a \w+ \w+\?',
+}
 VQA_SUFFIX = '\nAnswer the question using a single word or phrase.'
 CAPTION_PROMPT = 'Provide a one-sentence caption for the provided image.'
 
@@ -90,6 +106,21 @@ def position_questions(shapes: Sequence[Shape]
             pos.append((f'Is the {s.kind} on the left or the right?', side,
                         'other'))
     return pos
+
+
+def question_family(question: str) -> str:
+    """The family (template) of a shapes question.
+
+    Args:
+        question (str): A question as :func:`questions` writes it.
+
+    Returns:
+        str: A key of ``FAMILIES``.
+    """
+    for family, pattern in FAMILIES.items():
+        if re.fullmatch(pattern, question):
+            return family
+    raise ValueError(f'{question!r} is not a shapes question.')
 
 
 def lookup_questions(shapes: Sequence[Shape]
@@ -201,6 +232,16 @@ def extra_questions(shapes: Sequence[Shape], rng: np.random.Generator,
     return out
 
 
+def _turns(pairs: Sequence[Tuple[str, str]]) -> List[dict]:
+    """LLaVA turns of question/answer pairs, ``<image>`` in the first."""
+    out = []
+    for k, (q, a) in enumerate(pairs):
+        image = '<image>\n' if k == 0 else ''
+        out += [{'from': 'human', 'value': image + q},
+                {'from': 'gpt', 'value': a}]
+    return out
+
+
 def llava_entries(rel: str, image_id: int, caption: str,
                   qas: Sequence[Tuple[str, str, str]],
                   rng: np.random.Generator,
@@ -224,16 +265,8 @@ def llava_entries(rel: str, image_id: int, caption: str,
     Returns:
         list[dict]: Entries of the official LLaVA JSON format.
     """
-    def turns(pairs):
-        out = []
-        for k, (q, a) in enumerate(pairs):
-            image = '<image>\n' if k == 0 else ''
-            out += [{'from': 'human', 'value': image + q},
-                    {'from': 'gpt', 'value': a}]
-        return out
-
     entries = [dict(id=f'{image_id}_caption', image=rel,
-                    conversations=turns([(CAPTION_PROMPT, caption)]))]
+                    conversations=_turns([(CAPTION_PROMPT, caption)]))]
     asked = {q for q, _, _ in qas}
     pairs = [(q, a) for q, a, _ in qas] + [
         (q, a) for q, a, _ in extra if q not in asked]
@@ -241,7 +274,7 @@ def llava_entries(rel: str, image_id: int, caption: str,
         order = rng.permutation(len(pairs))
         entries.append(dict(
             id=f'{image_id}_vqa', image=rel,
-            conversations=turns([(pairs[i][0] + VQA_SUFFIX, pairs[i][1])
+            conversations=_turns([(pairs[i][0] + VQA_SUFFIX, pairs[i][1])
                                  for i in order])))
     return entries
 
@@ -272,7 +305,8 @@ def make_shapes(out: str,
 
     Returns:
         dict: Paths of the written annotation files by kind (``caption``,
-        ``caption_gt``, ``questions``, ``answers``, ``llava``).
+        ``caption_gt``, ``questions``, ``answers``, ``llava`` and
+        ``llava_F`` for each question family ``F``).
     """
     if num_images < 1:
         raise ValueError(f'num_images must be >= 1, got {num_images}.')
@@ -285,6 +319,7 @@ def make_shapes(out: str,
     os.makedirs(osp.join(out, split), exist_ok=True)
     os.makedirs(osp.join(out, 'annotations'), exist_ok=True)
     karpathy, gt_images, gt_anns, qs, anns, llava = [], [], [], [], [], []
+    by_family = {family: [] for family in FAMILIES}
     for image_id in range(start_id, start_id + num_images):
         shapes, background = sample_scene(rng)
         rel = f'{split}/shapes_{split}_{image_id:012d}.png'
@@ -302,6 +337,9 @@ def make_shapes(out: str,
         for k, (q, a, atype) in enumerate(qas):
             qid = image_id * 10 + k
             qs.append(dict(image_id=image_id, question=q, question_id=qid))
+            by_family[question_family(q)].append(dict(
+                id=f'{qid}', image=rel,
+                conversations=_turns([(q + VQA_SUFFIX, a)])))
             anns.append(dict(
                 question_type=_question_type(q), multiple_choice_answer=a,
                 answers=[dict(answer=a, answer_confidence='yes',
@@ -323,6 +361,9 @@ def make_shapes(out: str,
                          annotations=anns)),
         'llava': (f'shapes_{split}_llava.json', llava),
     }
+    for family, entries in by_family.items():
+        files[f'llava_{family}'] = (f'shapes_{split}_llava_{family}.json',
+                                    entries)
     paths = {}
     for key, (name, obj) in files.items():
         paths[key] = osp.join(out, 'annotations', name)
