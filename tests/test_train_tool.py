@@ -32,15 +32,21 @@ def tiny_config(tmp_path_factory, tokenizer_dir):
     """The shipped train config with a tiny model, 8 images, 3 iterations."""
     tmp = tmp_path_factory.mktemp('train')
     data = str(tmp / 'shapes')
-    make_shapes(data, 8, seed=0, split='train')
+    make_shapes(data, 16, seed=0, split='train')  # 1 left/right question
     cfg = Config.fromfile(TRAIN_CONFIG)
     # Same architecture classes, tiny sizes; 64x64 images, 16x16 patches.
     cfg.model = tiny_llava_model_cfg(tokenizer_dir, 300, img_size=64,
                                      patch_size=16)
     cfg.model.freeze_vision = False
-    cfg.train_dataloader.dataset.data_root = data
+    for part in cfg.train_dataloader.dataset.datasets:
+        part.data_root = data
     cfg.load_from = None  # no stage-0 vision checkpoint here
+    # the shipped curriculum in miniature: mix, left/right alone, mix
     cfg.train_dataloader.batch_size = 4
+    cfg.train_dataloader.sampler.batch_size = 4
+    cfg.train_dataloader.sampler.phases = [
+        dict(dataset=0, iters=1), dict(dataset=1, iters=1),
+        dict(dataset=0, iters=2)]
     cfg.train_cfg.max_iters = 3
     cfg.param_scheduler = [dict(type='ConstantLR', factor=1.0,
                                 by_epoch=False)]
@@ -106,6 +112,8 @@ def test_train_tool_errors(tiny_config, tmp_path):
     if not torch.cuda.is_available():
         with pytest.raises(RuntimeError, match='needs a GPU'):
             merged(config, '--amp')
+    with pytest.raises(ValueError, match='sampler.batch_size=4 differs'):
+        merged(config, '--cfg-options', 'train_dataloader.batch_size=8')
     with pytest.raises(FileNotFoundError, match='Train the stage'):
         merged(config, '--cfg-options', f'load_from={tmp_path}/stage0.pth')
     cfg = merged(config, '--resume', '--cfg-options', 'model.freeze_lm=True')

@@ -102,6 +102,14 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
 
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    loader = cfg.train_dataloader
+    sampler_bs = (loader.get('sampler') or {}).get('batch_size')
+    if sampler_bs is not None and sampler_bs != loader.get('batch_size'):
+        raise ValueError(
+            f'train_dataloader.sampler.batch_size={sampler_bs} differs from '
+            f'train_dataloader.batch_size={loader.get("batch_size")}: the '
+            'sampler cuts its order into batches of its own size, so set '
+            'both (e.g. from one batch_size variable of the config).')
     load_from = cfg.get('load_from')
     if load_from and not cfg.get('resume') and not osp.isfile(load_from) \
             and '://' not in load_from:

@@ -14,14 +14,20 @@ train_pipeline = [
          meta_keys=['image_id']),
 ]
 
+# The mixed conversations, and the one-turn "Is the K on the left or the
+# right?" questions alone (a phase of llava-tiny-shapes_train.py).
+train_mix = dict(
+    type='LLaVAInstruct',
+    data_root=data_root,
+    ann_file='annotations/shapes_train_llava.json',
+    pipeline=train_pipeline)
+train_leftright = dict(
+    train_mix, ann_file='annotations/shapes_train_llava_leftright.json')
+
 train_dataloader = dict(
     batch_size=32,
     num_workers=0,
-    dataset=dict(
-        type='LLaVAInstruct',
-        data_root=data_root,
-        ann_file='annotations/shapes_train_llava.json',
-        pipeline=train_pipeline),
+    dataset=train_mix,
     sampler=dict(type='DefaultSampler', shuffle=True),
     collate_fn=dict(type='pseudo_collate'),
 )
