@@ -11,10 +11,12 @@ import numpy as np
 import pytest
 from mmengine.registry import init_default_scope
 from PIL import Image
+from transformers import AutoTokenizer
 
 from llava_mm.datasets.shapes import (CAPTION_PROMPT, COLOURS, FAMILIES,
                                      KINDS, VQA_SUFFIX, make_shapes,
                                      question_family)
+from llava_mm.datasets.shapes_tokenizer import train_shapes_tokenizer
 from llava_mm.registry import DATASETS
 
 N = 12
@@ -270,3 +272,17 @@ def test_llava_file_errors_name_the_entry(tmp_path):
         build([swapped])
     with pytest.raises(FileNotFoundError, match='skip_missing'):
         build([dict(ok, image='missing.png')])
+
+
+def test_shipped_tokenizer_is_what_make_shapes_trains(tmp_path):
+    """``make_shapes.py --tokenizer-out`` rebuilds the shipped tokenizer."""
+    shipped = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
+                       'checkpoints', 'llava-tiny-shapes', 'tokenizer')
+    out = train_shapes_tokenizer(str(tmp_path / 'tok'), seed=0)
+    ours, theirs = AutoTokenizer.from_pretrained(out), \
+        AutoTokenizer.from_pretrained(shipped)
+    assert ours.get_vocab() == theirs.get_vocab()
+    text = ('A chat between a curious human and an artificial intelligence '
+            'assistant. USER: <image>\nWhat colour is the circle?\n'
+            'Answer the question using a single word or phrase. ASSISTANT:')
+    assert ours(text).input_ids == theirs(text).input_ids

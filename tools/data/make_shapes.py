@@ -13,7 +13,8 @@ import argparse
 import json
 import time
 
-from llava_mm.datasets.shapes import make_shapes, train_shapes_tokenizer
+from llava_mm.datasets.shapes import make_shapes
+from llava_mm.datasets.shapes_tokenizer import train_shapes_tokenizer
 
 
 def parse_args() -> argparse.Namespace:
