@@ -8,7 +8,7 @@ from llava_mm.benchmark.checkpoints import (benchmark_config, make_tokenizer,
                                             write_random_checkpoint)
 from llava_mm.benchmark.timing import make_requests
 from llava_mm.models.cpu_bf16 import use_fp32_prefill
-from llava_mm.models.kv_cache import PreallocatedCache
+from llava_mm.models.kv_cache import CACHE_KWARG, PreallocatedCache
 
 
 @pytest.fixture(scope='module')
@@ -52,7 +52,7 @@ def test_fp32_prefill_is_bf16_arithmetic(models):
         out = bf16.generate(images, [DataSample(metainfo=dict(question=p))
                                      for p in prompts],
                             max_new_tokens=4, min_new_tokens=4,
-                            past_key_values=cache)
+                            **{CACHE_KWARG: cache})
         assert out.shape == (2, 4)
         # The fp32 keys/values of the prompt pass were stored as bf16.
         assert cache.layers[0]._k.dtype == torch.bfloat16

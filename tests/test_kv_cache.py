@@ -3,8 +3,8 @@ import pytest
 import torch
 from transformers import AutoConfig, AutoModelForCausalLM, DynamicCache
 
-from llava_mm.models.kv_cache import (PreallocatedCache, cache_prompt,
-                                      prefill_each)
+from llava_mm.models.kv_cache import (CACHE_KWARG, PreallocatedCache,
+                                      cache_prompt, prefill_each)
 from llava_mm.testing import tiny_text_config
 
 
@@ -33,9 +33,9 @@ def test_same_greedy_tokens_and_scores(lm, capacity):
     kw = dict(input_ids=ids, attention_mask=mask, max_new_tokens=10,
               min_new_tokens=10, do_sample=False, pad_token_id=0,
               output_scores=True, return_dict_in_generate=True)
-    ref = lm.generate(past_key_values=DynamicCache(), **kw)
+    ref = lm.generate(**{CACHE_KWARG: DynamicCache()}, **kw)
     cache = PreallocatedCache(lm.config.num_hidden_layers, capacity)
-    out = lm.generate(past_key_values=cache, **kw)
+    out = lm.generate(**{CACHE_KWARG: cache}, **kw)
     assert torch.equal(out.sequences, ref.sequences)
     for a, b in zip(out.scores, ref.scores):
         torch.testing.assert_close(a, b, rtol=0, atol=1e-5)
@@ -66,8 +66,8 @@ def test_beam_search_rehomes(lm):
     kw = dict(input_ids=ids, attention_mask=mask, max_new_tokens=6,
               num_beams=3, do_sample=False, pad_token_id=0)
     ref = lm.generate(**kw)
-    out = lm.generate(past_key_values=PreallocatedCache(
-        lm.config.num_hidden_layers, 18), **kw)
+    cache = PreallocatedCache(lm.config.num_hidden_layers, 18)
+    out = lm.generate(**{CACHE_KWARG: cache}, **kw)
     assert torch.equal(out, ref)
 
 
@@ -79,7 +79,7 @@ def test_prefill_each_equals_the_batched_pass(lm):
     kw = dict(inputs_embeds=embeds, attention_mask=mask, max_new_tokens=10,
               min_new_tokens=10, do_sample=False, pad_token_id=0,
               output_scores=True, return_dict_in_generate=True)
-    ref = lm.generate(past_key_values=DynamicCache(), **kw)
+    ref = lm.generate(**{CACHE_KWARG: DynamicCache()}, **kw)
     cache = PreallocatedCache(lm.config.num_hidden_layers, 12 + 10)
     # A buffer full of NaN: the padding must be overwritten, not left.
     H = lm.config.num_key_value_heads
@@ -91,7 +91,7 @@ def test_prefill_each_equals_the_batched_pass(lm):
     assert cache.get_seq_length() == 11  # all but the last prompt position
     assert torch.equal(cache.layers[0].keys[1, :, :4],
                        torch.zeros_like(cache.layers[0].keys[1, :, :4]))
-    out = lm.generate(past_key_values=cache, **kw)
+    out = lm.generate(**{CACHE_KWARG: cache}, **kw)
     assert torch.equal(out.sequences, ref.sequences)
     for a, b in zip(out.scores, ref.scores):
         torch.testing.assert_close(a, b, rtol=0, atol=1e-5)
@@ -114,7 +114,7 @@ def test_cache_prompt_equals_the_decoder_pass(kv_heads, attn):
     embeds = torch.randn(1, 9, cfg['hidden_size'])
     ref, ours = DynamicCache(), DynamicCache()
     with torch.no_grad():
-        decoder(inputs_embeds=embeds, past_key_values=ref, use_cache=True)
+        decoder(inputs_embeds=embeds, **{CACHE_KWARG: ref}, use_cache=True)
         cache_prompt(decoder, embeds, ours)
     assert len(ours.layers) == len(ref.layers) == 3
     for a, b in zip(ours.layers, ref.layers):

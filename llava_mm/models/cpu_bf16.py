@@ -18,6 +18,8 @@ import torch
 from torch import nn
 from torch.utils._pytree import tree_map
 
+from .kv_cache import CACHE_KWARG
+
 
 def native_bf16_matmul() -> bool:
     """Whether this CPU runs bf16 matmuls with native kernels (oneDNN)."""
@@ -72,7 +74,7 @@ class _Fp32Block:
             return None
         _restore(self.saved)
         self.saved = None
-        cache = kwargs.get('past_key_values')
+        cache = kwargs.get(CACHE_KWARG)
         attn = getattr(module, 'self_attn', None)
         if cache is not None and attn is not None:
             # Keys/values computed in fp32 are stored as the bf16 model

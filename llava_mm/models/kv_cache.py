@@ -17,12 +17,20 @@ masked; the batched decode steps that follow are unchanged. Its output is
 only the cache, so of the last decoder layer it computes just the keys and
 values (no queries, attention, output projection or MLP there).
 """
+import inspect
 from typing import Optional
 
 import torch
 from transformers.cache_utils import Cache, DynamicCache, DynamicLayer
 from transformers.masking_utils import create_causal_mask
 from transformers.models.llama.modeling_llama import apply_rotary_pos_emb
+
+# The cache's keyword in transformers' LLaMA modules, create_causal_mask and
+# generate: 5.24 renamed it from ``past_key_values`` to ``cache`` (the old
+# name still works there, with a warning, until 5.40 / 6.0); earlier 5.x
+# releases know only the old name.
+CACHE_KWARG = ('cache' if 'cache' in inspect.signature(
+    create_causal_mask).parameters else 'past_key_values')
 
 
 class PreallocatedLayer(DynamicLayer):
@@ -146,7 +154,7 @@ def cache_prompt(decoder: torch.nn.Module, inputs_embeds: torch.Tensor,
                  cache: Cache) -> None:
     """Fill ``cache`` with the keys and values of one unpadded prompt.
 
-    The same cache as ``decoder(inputs_embeds=..., past_key_values=cache,
+    The same cache as ``decoder(inputs_embeds=..., cache=cache,
     use_cache=True)`` (a LLaMA decoder, run the way ``LlamaModel.forward``
     runs its layers), without the work whose result nothing reads: the
     last layer's keys and values depend only on its input, so its
@@ -160,17 +168,18 @@ def cache_prompt(decoder: torch.nn.Module, inputs_embeds: torch.Tensor,
     """
     n = inputs_embeds.shape[1]
     position_ids = torch.arange(n, device=inputs_embeds.device)[None]
-    mask = create_causal_mask(config=decoder.config,
-                              inputs_embeds=inputs_embeds, attention_mask=None,
-                              past_key_values=cache, position_ids=position_ids)
+    mask = create_causal_mask(
+        config=decoder.config, inputs_embeds=inputs_embeds,
+        attention_mask=None, position_ids=position_ids,
+        **{CACHE_KWARG: cache})
     position_embeddings = decoder.rotary_emb(inputs_embeds, position_ids)
     *layers, last = decoder.layers[:decoder.config.num_hidden_layers]
     hidden = inputs_embeds
     for layer in layers:
         hidden = layer(hidden, attention_mask=mask,
                        position_embeddings=position_embeddings,
-                       position_ids=position_ids, past_key_values=cache,
-                       use_cache=True)
+                       position_ids=position_ids, use_cache=True,
+                       **{CACHE_KWARG: cache})
     attn = last.self_attn
     x = last.input_layernorm(hidden)
     shape = (1, n, -1, attn.head_dim)

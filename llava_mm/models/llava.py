@@ -23,7 +23,7 @@ from torch import nn
 from llava_mm.registry import MODELS, TOKENIZER
 from .builders import _causal_lm  # noqa: F401  (registers the builders)
 from .data_preprocessor import build_data_preprocessor
-from .kv_cache import PreallocatedCache, prefill_each
+from .kv_cache import CACHE_KWARG, PreallocatedCache, prefill_each
 from .prompting import IMAGE_TOKEN, IMAGE_TOKEN_INDEX, PromptMixin
 from .sequence import IGNORE_INDEX, build_multimodal_batch
 DEFAULT_CAPTION_PROMPT = (
@@ -90,11 +90,13 @@ class Llava(PromptMixin, BaseModel):
         freeze_projector (bool): Freeze the projector. Defaults to False.
         freeze_lm (bool): Freeze the language model. Defaults to False.
         load_lang_pretrained (bool): Load the LM's own weights at build.
-        prefill (str): How ``generate`` runs the prompt pass of a padded
-            batch: ``'batched'`` (one pass), ``'each'`` (sample by sample,
-            no padding: :func:`~llava_mm.models.kv_cache.prefill_each`) or
-            ``'auto'`` (``'each'`` on CPU, where the pass is bound by
-            arithmetic, ``'batched'`` elsewhere). Defaults to ``'auto'``.
+        prefill (str): How ``generate`` runs the prompt pass:
+            ``'batched'`` (one pass of the padded batch, as transformers
+            does), ``'each'`` (sample by sample into the cache, no padding
+            and none of the last layer's unread work:
+            :func:`~llava_mm.models.kv_cache.prefill_each`) or ``'auto'``
+            (``'each'`` on CPU, where the pass is bound by arithmetic,
+            ``'batched'`` elsewhere). Defaults to ``'auto'``.
         data_preprocessor (dict, optional): Defaults to
             :class:`MultiModalDataPreprocessor`.
         init_cfg (dict, optional): mmengine init config.
@@ -354,9 +356,10 @@ class Llava(PromptMixin, BaseModel):
                 f'the image) plus max_new_tokens={cfg["max_new_tokens"]} is '
                 f'{total}, more than the model\'s context of {max_pos}. '
                 'Shorten the prompt or lower max_new_tokens.')
-        if cfg.get('use_cache', True) and 'past_key_values' not in cfg:
+        if cfg.get('use_cache', True) and not {
+                'cache', 'past_key_values'} & cfg.keys():
             # Filled in place: no per-token copy of the cache (kv_cache.py).
-            cfg['past_key_values'] = PreallocatedCache(
+            cfg[CACHE_KWARG] = PreallocatedCache(
                 self.lang_encoder.config.num_hidden_layers, total,
                 dtype=self.lang_encoder.dtype)
             mask = batch['attention_mask']
@@ -364,12 +367,12 @@ class Llava(PromptMixin, BaseModel):
             gen = self.lang_encoder.generation_config
             expands = cfg.get('num_beams', gen.num_beams or 1) > 1 or cfg.get(
                 'num_return_sequences', gen.num_return_sequences or 1) > 1
-            if not expands and not bool(mask.all()) and (
+            if not expands and int(mask.sum(1).min()) >= 2 and (
                     self.prefill == 'each' or
                 (self.prefill == 'auto' and mask.device.type == 'cpu')):
                 prefill_each(self.lang_encoder.get_decoder(),
                              batch['inputs_embeds'], mask,
-                             cfg['past_key_values'])
+                             cfg[CACHE_KWARG])
         tok = self.tokenizer
         cfg.setdefault('eos_token_id', tok.eos_token_id)
         cfg.setdefault('pad_token_id', tok.pad_token_id
