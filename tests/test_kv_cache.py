@@ -100,6 +100,31 @@ def test_prefill_each_equals_the_batched_pass(lm):
                      PreallocatedCache(lm.config.num_hidden_layers, 4))
 
 
+def test_prefill_each_batch_of_one(lm, monkeypatch):
+    """One unpadded sample is cached straight into the shared buffer (no
+    per-sample cache copied in)."""
+    ids, mask = _inputs()
+    embeds = lm.get_input_embeddings()(ids[:1]).detach()
+    kw = dict(inputs_embeds=embeds, attention_mask=mask[:1],
+              max_new_tokens=10, min_new_tokens=10, do_sample=False,
+              pad_token_id=0, output_scores=True,
+              return_dict_in_generate=True)
+    ref = lm.generate(**{CACHE_KWARG: DynamicCache()}, **kw)
+    cache = PreallocatedCache(lm.config.num_hidden_layers, 12 + 10)
+
+    def no_copy(*args):
+        raise AssertionError('write_row used for a batch of one')
+
+    monkeypatch.setattr(cache, 'write_row', no_copy)
+    with torch.no_grad():
+        prefill_each(lm.get_decoder(), embeds, mask[:1], cache)
+    assert cache.get_seq_length() == 11
+    out = lm.generate(**{CACHE_KWARG: cache}, **kw)
+    assert torch.equal(out.sequences, ref.sequences)
+    for a, b in zip(out.scores, ref.scores):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-5)
+
+
 @pytest.mark.parametrize('kv_heads', [4, 2])  # multi-head and grouped
 @pytest.mark.parametrize('attn', ['sdpa', 'eager', 'llava_mm_sdpa'])
 def test_cache_prompt_equals_the_decoder_pass(kv_heads, attn):

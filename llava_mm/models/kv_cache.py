@@ -211,6 +211,9 @@ def prefill_each(decoder: torch.nn.Module, inputs_embeds: torch.Tensor,
     if any(n < 2 for n in lengths):
         raise ValueError('prefill_each needs at least two prompt positions '
                          'per sample.')
+    if B == 1 and lengths[0] == L:  # straight into the buffer, no copy
+        cache_prompt(decoder, inputs_embeds[:, :L - 1], cache)
+        return
     for i, n in enumerate(lengths):
         start, row = L - int(n), DynamicCache()
         cache_prompt(decoder, inputs_embeds[i:i + 1, start:L - 1], row)
