@@ -41,8 +41,13 @@ def decode_attention(module: nn.Module, query: torch.Tensor,
     Returns:
         torch.Tensor: (B, 1, H, D).
     """
-    key = repeat_kv(key, module.num_key_value_groups)
-    value = repeat_kv(value, module.num_key_value_groups)
+    # The preallocated cache hands out views of a longer buffer; torch's CPU
+    # batched matmul copies such strided batches itself, the keys with a
+    # slow transposing copy. A plain copy first is cheaper and gives the
+    # same result (decode steps of the benchmark's small model, 620 cached
+    # positions: batch 8 0.104 s against 0.132 s, batch 1 30 against 34 ms).
+    key = repeat_kv(key, module.num_key_value_groups).contiguous()
+    value = repeat_kv(value, module.num_key_value_groups).contiguous()
     scores = torch.matmul(query, key.transpose(2, 3)) * scaling  # (B,H,1,S)
     if attention_mask is not None:
         mask = attention_mask[..., :key.shape[-2]]
