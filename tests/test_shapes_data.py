@@ -275,7 +275,8 @@ def test_llava_file_errors_name_the_entry(tmp_path):
 
 
 def test_shipped_tokenizer_is_what_make_shapes_trains(tmp_path):
-    """``make_shapes.py --tokenizer-out`` rebuilds the shipped tokenizer."""
+    """What ``make_shapes.py --tokenizer-out`` runs rebuilds the shipped
+    tokenizer."""
     shipped = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
                        'checkpoints', 'llava-tiny-shapes', 'tokenizer')
     out = train_shapes_tokenizer(str(tmp_path / 'tok'), seed=0)
