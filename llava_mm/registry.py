@@ -39,13 +39,14 @@ __all__ = [
 _MODELS = ['llava_mm.models']
 _DATA = ['llava_mm.datasets']
 
+_ENGINE = ['llava_mm.engine']
+_EVALUATION = ['llava_mm.evaluation']
+
 RUNNERS = Registry('runner', parent=MMENGINE_RUNNERS, scope='llava_mm')
 LOOPS = Registry(
-    'loop', parent=MMENGINE_LOOPS, scope='llava_mm',
-    locations=['llava_mm.evaluation'])
+    'loop', parent=MMENGINE_LOOPS, scope='llava_mm', locations=_ENGINE)
 HOOKS = Registry(
-    'hook', parent=MMENGINE_HOOKS, scope='llava_mm',
-    locations=['llava_mm.evaluation'])
+    'hook', parent=MMENGINE_HOOKS, scope='llava_mm', locations=_ENGINE)
 LOG_PROCESSORS = Registry(
     'log processor', parent=MMENGINE_LOG_PROCESSORS, scope='llava_mm')
 OPTIMIZERS = Registry(
@@ -72,16 +73,17 @@ FUNCTIONS = Registry(
 MODELS = Registry(
     'model', parent=MMENGINE_MODELS, scope='llava_mm', locations=_MODELS)
 MODEL_WRAPPERS = Registry(
-    'model_wrapper', parent=MMENGINE_MODEL_WRAPPERS, scope='llava_mm')
+    'model_wrapper', parent=MMENGINE_MODEL_WRAPPERS, scope='llava_mm',
+    locations=_ENGINE)
 # Tokenizers are not nn.Modules; they get a registry of their own.
 TOKENIZER = Registry('tokenizer', scope='llava_mm', locations=_MODELS)
 
 METRICS = Registry(
     'metric', parent=MMENGINE_METRICS, scope='llava_mm',
-    locations=['llava_mm.evaluation'])
+    locations=_EVALUATION)
 EVALUATOR = Registry(
     'evaluator', parent=MMENGINE_EVALUATOR, scope='llava_mm',
-    locations=['llava_mm.evaluation'])
+    locations=_EVALUATION)
 
 VISUALIZERS = Registry(
     'visualizer', parent=MMENGINE_VISUALIZERS, scope='llava_mm')

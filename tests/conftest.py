@@ -9,7 +9,7 @@ os.environ.setdefault('TRANSFORMERS_OFFLINE', '1')
 
 @pytest.fixture(scope='session')
 def tokenizer_dir(tmp_path_factory):
-    from llava_mm.testing import train_tokenizer
+    from tiny import train_tokenizer
     return train_tokenizer(str(tmp_path_factory.mktemp('tok')))
 
 

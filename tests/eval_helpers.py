@@ -17,7 +17,7 @@ from mmengine.config import Config
 from PIL import Image
 
 from llava_mm import init_model
-from llava_mm.testing import tiny_llava_model_cfg, tiny_test_pipeline
+from tiny import tiny_llava_model_cfg, tiny_test_pipeline
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 BASE = osp.join(REPO, 'configs', '_base_')

@@ -1,4 +1,5 @@
 """The Python API, registries and the errors users see."""
+import os.path as osp
 import subprocess
 import sys
 
@@ -11,7 +12,7 @@ from PIL import Image
 from llava_mm import get_model, inference_model, init_model, list_models
 from llava_mm.models import WeightsUnavailableError
 from llava_mm.registry import MODELS
-from llava_mm.testing import tiny_llava_model_cfg, tiny_test_pipeline
+from tiny import tiny_llava_model_cfg, tiny_test_pipeline
 
 VOCAB = 300
 
@@ -160,7 +161,7 @@ def test_mmpretrain_models_never_imported(tokenizer_dir):
         'import sys, llava_mm\n'
         'from llava_mm.registry import MODELS\n'
         'from mmengine.config import Config\n'
-        'from llava_mm.testing import tiny_llava_model_cfg\n'
+        'from tiny import tiny_llava_model_cfg\n'
         f'm = MODELS.build(tiny_llava_model_cfg({tokenizer_dir!r}, 300))\n'
         'assert type(m).__module__ == "llava_mm.models.llava"\n'
         'try:\n'
@@ -171,4 +172,5 @@ def test_mmpretrain_models_never_imported(tokenizer_dir):
         '    raise SystemExit("ResNet resolved outside llava_mm")\n'
         'bad = [k for k in sys.modules if k.startswith("mmpretrain.models")]\n'
         'assert not bad, bad\n')
-    subprocess.run([sys.executable, '-c', code], check=True)
+    subprocess.run([sys.executable, '-c', code], check=True,
+                   cwd=osp.dirname(osp.abspath(__file__)))

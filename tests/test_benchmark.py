@@ -1,19 +1,20 @@
 """The benchmark tool and its llava-hf export, on the tiny preset."""
-import importlib.util
 import json
+import subprocess
+import sys
 import os.path as osp
 
 import pytest
 import torch
 
 from llava_mm import init_model
-from llava_mm.benchmark.checkpoints import (benchmark_config, make_tokenizer,
-                                            write_random_checkpoint)
-from llava_mm.benchmark.hf_export import export_llava_hf, hf_vocab_size
-from llava_mm.benchmark.memory import child
-from llava_mm.benchmark.timing import (StepTimer, hf_generate, make_requests,
-                                       ours_generate)
-from llava_mm.models.convert import convert_llava_hf
+from tools.analysis_tools.llava_bench.checkpoints import (
+    benchmark_config, make_tokenizer, write_random_checkpoint)
+from llava_mm.converters.to_llava_hf import export_llava_hf, hf_vocab_size
+from tools.analysis_tools.llava_bench.memory import child
+from tools.analysis_tools.llava_bench.timing import (
+    StepTimer, hf_generate, make_requests, ours_generate)
+from llava_mm.converters.to_mm import convert_llava_hf
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -74,16 +75,15 @@ def test_load_child(tiny):
 
 
 def test_benchmark_cli_writes_json(tmp_path):
-    spec = importlib.util.spec_from_file_location(
-        'benchmark_tool', osp.join(ROOT, 'tools', 'benchmark.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
     out = tmp_path / 'bench.json'
-    tool.main(['--preset', 'tiny', '--work-dir', str(tmp_path / 'w'),
-               '--no-load', '--dtype', 'fp32', '--repeats', '1',
-               '--new-tokens', '3', '--eval-new-tokens', '2',
-               '--batch-sizes', '1', '2', '--requests', '2',
-               '--out', str(out)])
+    subprocess.run(
+        [sys.executable,
+         osp.join(ROOT, 'tools', 'analysis_tools', 'benchmark.py'),
+         '--preset', 'tiny', '--work-dir', str(tmp_path / 'w'),
+         '--no-load', '--dtype', 'fp32', '--repeats', '1',
+         '--new-tokens', '3', '--eval-new-tokens', '2',
+         '--batch-sizes', '1', '2', '--requests', '2',
+         '--out', str(out)], check=True, capture_output=True)
     res = json.loads(out.read_text())
     assert set(res) >= {'machine', 'config', 'latency', 'throughput',
                         'ratios', 'targets', 'command'}

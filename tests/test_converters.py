@@ -7,7 +7,7 @@ import torch
 from mmengine.config import Config
 
 from llava_mm import get_model
-from llava_mm.testing import (tiny_llava_model_cfg, tiny_test_pipeline,
+from tiny import (tiny_llava_model_cfg, tiny_test_pipeline,
                               tiny_text_config)
 
 VOCAB = 300

@@ -5,8 +5,8 @@ import torch.nn.functional as F
 from torch import nn
 from transformers import AutoConfig, AutoModelForCausalLM
 
-from llava_mm.models import cpu_attention
-from llava_mm.testing import tiny_text_config
+from llava_mm.ops.cpu import attention as cpu_attention
+from tiny import tiny_text_config
 
 
 @pytest.mark.parametrize('groups', [1, 2])

@@ -12,7 +12,7 @@ from mmengine.registry import DefaultScope
 
 from llava_mm.datasets import COCOVQA, COCOCaption
 from llava_mm.registry import DATASETS
-from llava_mm.testing import tiny_test_pipeline
+from tiny import tiny_test_pipeline
 
 
 @pytest.fixture(autouse=True)

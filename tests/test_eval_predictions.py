@@ -4,7 +4,7 @@ import os.path as osp
 
 import pytest
 
-from llava_mm.evaluation import PredictionStore
+from llava_mm.engine import PredictionStore
 
 HEADER = dict(dataset=dict(type='COCOVQA', num_samples=5, hash='aa'),
               model=dict(type='Llava', hash='bb'),

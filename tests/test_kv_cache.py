@@ -3,9 +3,9 @@ import pytest
 import torch
 from transformers import AutoConfig, AutoModelForCausalLM, DynamicCache
 
-from llava_mm.models.kv_cache import (CACHE_KWARG, PreallocatedCache,
+from llava_mm.generation.kv_cache import (CACHE_KWARG, PreallocatedCache,
                                       cache_prompt, prefill_each)
-from llava_mm.testing import tiny_text_config
+from tiny import tiny_text_config
 
 
 @pytest.fixture(scope='module')

@@ -15,7 +15,7 @@ from llava_mm import get_model
 from llava_mm.apis.inference import _test_pipeline
 from llava_mm.models import IMAGE_TOKEN_INDEX
 from llava_mm.registry import MODELS
-from llava_mm.testing import (tiny_llava_model_cfg, tiny_test_pipeline,
+from tiny import (tiny_llava_model_cfg, tiny_test_pipeline,
                               tiny_text_config)
 
 TEXT_VOCAB = 300

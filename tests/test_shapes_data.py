@@ -1,4 +1,4 @@
-"""tools/data/make_shapes.py: deterministic, valid COCO caption + VQAv2."""
+"""make_shapes.py (tiny_shapes project): deterministic COCO caption + VQAv2."""
 import hashlib
 import json
 import os
@@ -13,10 +13,10 @@ from mmengine.registry import init_default_scope
 from PIL import Image
 from transformers import AutoTokenizer
 
-from llava_mm.datasets.shapes import (CAPTION_PROMPT, COLOURS, FAMILIES,
-                                     KINDS, VQA_SUFFIX, make_shapes,
-                                     question_family)
-from llava_mm.datasets.shapes_tokenizer import train_shapes_tokenizer
+from projects.tiny_shapes.tiny_shapes.generator import (
+    CAPTION_PROMPT, COLOURS, FAMILIES, KINDS, VQA_SUFFIX, make_shapes,
+    question_family)
+from projects.tiny_shapes.tiny_shapes.tokenizer import train_shapes_tokenizer
 from llava_mm.registry import DATASETS
 
 N = 12
@@ -36,9 +36,9 @@ def tree_digest(root: str) -> dict:
 @pytest.fixture(scope='module')
 def shapes_root(tmp_path_factory):
     root = str(tmp_path_factory.mktemp('shapes'))
-    subprocess.run([sys.executable, 'tools/data/make_shapes.py', '--out',
-                    root, '--split', 'val', '--num-images', str(N), '--seed',
-                    '3', '--extra-per-family', '2'], check=True,
+    subprocess.run([sys.executable, 'projects/tiny_shapes/make_shapes.py',
+                    '--out', root, '--split', 'val', '--num-images', str(N),
+                    '--seed', '3', '--extra-per-family', '2'], check=True,
                    capture_output=True)
     return root
 

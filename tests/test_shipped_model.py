@@ -8,8 +8,8 @@ from llava_mm import get_model, inference_model, list_models
 from llava_mm.apis.model_index import model_entry
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-# demo/shapes.png (llava_mm.datasets.shapes.demo_scene): a small red circle
-# on the left, a large blue square on the right, on a dark grey background.
+# demo/shapes.png (tiny_shapes.scene.demo_scene): a small red circle on the
+# left, a large blue square on the right, on a dark grey background.
 DEMO = osp.join(ROOT, 'demo', 'shapes.png')
 
 

@@ -3,9 +3,9 @@ import pytest
 import torch
 from mmpretrain.structures import DataSample
 
-from llava_mm.models.tag_pretrainer import CaptionTagPretrainer
+from projects.tiny_shapes.tiny_shapes import CaptionTagPretrainer
 from llava_mm.registry import MODELS
-from llava_mm.testing import tiny_llava_model_cfg
+from tiny import tiny_llava_model_cfg
 
 TAGS = ['red circle', 'blue square', 'small red']
 

@@ -11,11 +11,12 @@ import torch
 from mmengine.config import Config
 
 from llava_mm.apis import inference_model, init_model
-from llava_mm.datasets.shapes import make_shapes
-from llava_mm.testing import tiny_llava_model_cfg
+from projects.tiny_shapes.tiny_shapes.generator import make_shapes
+from tiny import tiny_llava_model_cfg
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-TRAIN_CONFIG = osp.join(ROOT, 'configs/llava/llava-tiny-shapes_train.py')
+TRAIN_CONFIG = osp.join(
+    ROOT, 'projects/tiny_shapes/configs/llava-tiny-shapes_train.py')
 
 
 def run_train(*args):

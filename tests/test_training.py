@@ -7,7 +7,7 @@ from mmpretrain.structures import DataSample
 from llava_mm.datasets import AppendToQuestion
 from llava_mm.models.sequence import IGNORE_INDEX
 from llava_mm.registry import MODELS
-from llava_mm.testing import tiny_llava_model_cfg
+from tiny import tiny_llava_model_cfg
 
 VOCAB = 300
 IMG = 28

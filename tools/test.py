@@ -19,8 +19,7 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
 from llava_mm.apis import init_model
-from llava_mm.evaluation import ResumableTestLoop  # noqa: F401 (registers)
-from llava_mm.evaluation.test_loop import OUT_FORMATS
+from llava_mm.engine.test_loop import OUT_FORMATS
 from llava_mm.registry import EVALUATOR
 
 

@@ -3,7 +3,7 @@
 Examples::
 
     # one process (CPU or one GPU)
-    python tools/train.py configs/llava/llava-tiny-shapes_train.py
+    python tools/train.py CONFIG
     # resume from the latest checkpoint of the work dir
     python tools/train.py CONFIG --resume
     # several GPUs
@@ -68,7 +68,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         raise ValueError(
             f'{args.config} is not a training config: it has no '
             'train_dataloader/train_cfg. Use a *_train.py config, e.g. '
-            'configs/llava/llava-tiny-shapes_train.py.')
+            'projects/tiny_shapes/configs/llava-tiny-shapes_train.py.')
     cfg.launcher = args.launcher
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir

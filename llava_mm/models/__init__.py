@@ -2,11 +2,10 @@ from .builders import WeightsUnavailableError, lang_config
 from .data_preprocessor import MultiModalDataPreprocessor
 from .llava import IMAGE_TOKEN_INDEX, Llava, build_projector
 from .loading import load_llava_checkpoint, read_state_dict
-from .tag_pretrainer import CaptionTagPretrainer
 from .vision_transformer import VisionTransformer
 
 __all__ = [
-    'CaptionTagPretrainer', 'IMAGE_TOKEN_INDEX', 'Llava',
+    'IMAGE_TOKEN_INDEX', 'Llava',
     'MultiModalDataPreprocessor', 'VisionTransformer',
     'WeightsUnavailableError', 'build_projector', 'lang_config',
     'load_llava_checkpoint', 'read_state_dict'

@@ -11,35 +11,8 @@ import torch
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
 from llava_mm.registry import MODELS, TOKENIZER
-from .cpu_attention import ATTN_IMPLEMENTATION
-
-
-class WeightsUnavailableError(RuntimeError):
-    """A tokenizer, config or checkpoint could not be fetched or read."""
-
-
-def unavailable(what: str, source: str, option: str,
-                err: BaseException) -> WeightsUnavailableError:
-    """Make the one-paragraph error for something that could not be loaded.
-
-    Args:
-        what (str): What was being loaded, e.g. ``'tokenizer'``.
-        source (str): The hub name, path or URL that failed.
-        option (str): The config key or argument that points at it.
-        err (BaseException): The original error (summarised on one line).
-
-    Returns:
-        WeightsUnavailableError: The error to raise ``from err``.
-    """
-    first = str(err).strip().splitlines()[0] if str(err).strip() else ''
-    return WeightsUnavailableError(
-        f'Could not load the {what} from {source!r} '
-        f'({type(err).__name__}: {first[:300]}). This machine may be offline '
-        'or the name may be wrong. Download it on a machine with network '
-        'access (for a hub name: `huggingface-cli download NAME --local-dir '
-        'DIR`) and point the config at the local copy, e.g. '
-        f'`--cfg-options {option}=/path/to/local` on the command line or '
-        f'`get_model(..., {option.split(".")[-1]}=...)` in Python.')
+from llava_mm.ops.cpu.attention import ATTN_IMPLEMENTATION
+from llava_mm.utils.errors import WeightsUnavailableError, unavailable  # noqa: F401
 
 
 def _tokenizer(name_or_path: str, **kwargs):
@@ -91,7 +64,7 @@ def _causal_lm(name_or_path: Optional[str] = None,
         config (dict, optional): Inline config or overrides.
         attn_implementation (str): ``'llava_mm_sdpa'`` (default: SDPA, with
             matmul attention for decode steps on CPU, see
-            :mod:`~llava_mm.models.cpu_attention`), ``'sdpa'``, ``'eager'``
+            :mod:`~llava_mm.ops.cpu.attention`), ``'sdpa'``, ``'eager'``
             or ``'flash_attention_2'``.
         load_pretrained (bool): Load the LM's own weights (to start training
             from a base LLM). Defaults to False: the LLaVA file has them.

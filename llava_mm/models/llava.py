@@ -23,7 +23,8 @@ from torch import nn
 from llava_mm.registry import MODELS, TOKENIZER
 from .builders import _causal_lm  # noqa: F401  (registers the builders)
 from .data_preprocessor import build_data_preprocessor
-from .kv_cache import CACHE_KWARG, PreallocatedCache, prefill_each
+from llava_mm.generation.kv_cache import (CACHE_KWARG, PreallocatedCache,
+                                          prefill_each)
 from .prompting import IMAGE_TOKEN, IMAGE_TOKEN_INDEX, PromptMixin
 from .sequence import IGNORE_INDEX, build_multimodal_batch
 DEFAULT_CAPTION_PROMPT = (
@@ -94,7 +95,7 @@ class Llava(PromptMixin, BaseModel):
             ``'batched'`` (one pass of the padded batch, as transformers
             does), ``'each'`` (sample by sample into the cache, no padding
             and none of the last layer's unread work:
-            :func:`~llava_mm.models.kv_cache.prefill_each`) or ``'auto'``
+            :func:`~llava_mm.generation.kv_cache.prefill_each`) or ``'auto'``
             (``'each'`` on CPU, where the pass is bound by arithmetic,
             ``'batched'`` elsewhere). Defaults to ``'auto'``.
         data_preprocessor (dict, optional): Defaults to

@@ -7,7 +7,7 @@ import argparse
 
 import torch
 
-from llava_mm.models.convert import convert_llava_hf
+from llava_mm.converters.to_mm import convert_llava_hf
 
 
 def main() -> None:

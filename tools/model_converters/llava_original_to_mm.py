@@ -8,7 +8,7 @@ import argparse
 
 import torch
 
-from llava_mm.models.convert import convert_llava_original
+from llava_mm.converters.to_mm import convert_llava_original
 
 
 def main() -> None:

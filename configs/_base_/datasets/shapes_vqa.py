@@ -1,5 +1,5 @@
 # Synthetic shapes, held-out VQA split (official VQAv2 format). Make it:
-#   python tools/data/make_shapes.py --out data/shapes --split test \
+#   python projects/tiny_shapes/make_shapes.py --out data/shapes --split test \
 #       --num-images 500 --seed 1
 data_root = 'data/shapes'
 

@@ -51,7 +51,7 @@ model = dict(
             eos_token_id=2,
             tie_word_embeddings=False,
         ),
-        attn_implementation='llava_mm_sdpa',  # see models/cpu_attention.py
+        attn_implementation='llava_mm_sdpa',  # see llava_mm/ops/cpu/attention.py
     ),
     task='caption',
     # conv_vicuna_v1 of the official LLaVA.

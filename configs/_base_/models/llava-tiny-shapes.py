@@ -1,5 +1,5 @@
 # A tiny LLaVA-1.5 (same classes and key layout as the 7B model) trained from
-# scratch on the synthetic shapes data (tools/data/make_shapes.py): a CLIP-
+# scratch on the synthetic shapes data (projects/tiny_shapes/make_shapes.py): a CLIP-
 # style ViT on 64x64 images (16x16 patches), an MLP projector and a small LLaMA.
 # The tokenizer ships with the package; its path is found from this file's
 # location, so it resolves for a source checkout, an editable install and a

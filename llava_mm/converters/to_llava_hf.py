@@ -1,6 +1,6 @@
 """OpenMMLab-layout LLaVA checkpoint -> a transformers (llava-hf) directory.
 
-The inverse of :func:`llava_mm.models.convert.convert_llava_hf`: the keys are
+The inverse of :func:`llava_mm.converters.to_mm.convert_llava_hf`: the keys are
 those of the llava-hf repositories on disk (``vision_tower.vision_model.*``,
 ``multi_modal_projector.linear_{1,2}.*``, ``language_model.model.*``,
 ``language_model.lm_head.*``), the vocabulary gets ``<image>`` and ``<pad>``
@@ -18,7 +18,7 @@ import torch
 from mmengine.config import Config
 
 from llava_mm.models.builders import lang_config
-from llava_mm.models.convert import LM, VISION
+from llava_mm.converters.to_mm import LM, VISION
 from llava_mm.models.loading import read_state_dict
 
 _VISION_RULES = [

@@ -17,7 +17,8 @@ from mmengine.config import Config
 
 from llava_mm.registry import MODELS
 
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
+    osp.abspath(__file__)))))
 BASE_7B = osp.join(REPO_ROOT, 'configs', 'llava', 'llava-7b-v1.5_caption.py')
 
 # Scaled-down LLaVA-1.5: the real image resolution and patch count (576
@@ -98,10 +99,10 @@ def make_tokenizer(out_dir: str, vocab_size: int = 2000) -> str:
     Returns:
         str: ``out_dir``.
     """
-    from llava_mm.testing import _BASE_CORPUS, train_tokenizer
+    from llava_mm.utils.tokenizer import DEFAULT_CORPUS, train_tokenizer
     if osp.isfile(osp.join(out_dir, 'tokenizer.json')):
         return out_dir
-    return train_tokenizer(out_dir, _BASE_CORPUS + _EXTRA_CORPUS,
+    return train_tokenizer(out_dir, DEFAULT_CORPUS + _EXTRA_CORPUS,
                            vocab_size=vocab_size)
 
 

@@ -2,7 +2,7 @@
 # official LLaVA JSON format): per image one caption conversation and one
 # multi-turn conversation with all its questions (LLaVA-1.5 style, each
 # question with the short-answer instruction). Make it:
-#   python tools/data/make_shapes.py --out data/shapes --split train \
+#   python projects/tiny_shapes/make_shapes.py --out data/shapes --split train \
 #       --num-images 8000 --seed 0
 data_root = 'data/shapes'
 

@@ -5,7 +5,8 @@ Peak RSS is a per-process high-water mark (``VmHWM`` in
 imports torch/transformers/llava_mm, records its RSS (the baseline), loads
 the model, runs one short greedy generation (so that lazily memory-mapped
 weights are actually read) and reports the high-water mark after the load
-and after the generation. ``python -m llava_mm.benchmark.memory --help``
+and after the generation. ``python -m llava_bench.memory --help``
+(from tools/analysis_tools)
 runs the child directly.
 """
 import argparse
@@ -131,12 +132,17 @@ def measure_load(impl: str, config: str, checkpoint: str, dtype: str,
     Returns:
         dict: See :func:`child`.
     """
-    cmd = [sys.executable, '-m', 'llava_mm.benchmark.memory', impl, config,
+    cmd = [sys.executable, '-m', 'llava_bench.memory', impl, config,
            checkpoint, '--dtype', dtype, '--new-tokens', str(new_tokens)]
     if threads:
         cmd += ['--threads', str(threads)]
     cmd += extra or []
-    out = subprocess.run(cmd, capture_output=True, text=True)
+    # The child imports this harness as ``llava_bench`` from its folder.
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ)
+    env['PYTHONPATH'] = os.pathsep.join(
+        p for p in (here, env.get('PYTHONPATH')) if p)
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if out.returncode != 0:
         raise RuntimeError(f'Load measurement failed ({" ".join(cmd)}):\n'
                            f'{out.stderr[-3000:]}')
@@ -155,10 +161,10 @@ def child(impl: str, config: str, checkpoint: str, dtype: str,
         dtype (str): ``'bf16'`` or ``'fp32'``.
         new_tokens (int): Tokens to generate (EOS ignored).
         fp32_prefill (bool): Ours only: run the prompt pass with fp32
-            kernels (see :mod:`llava_mm.models.cpu_bf16`).
+            kernels (see :mod:`llava_mm.ops.cpu.fp32_prefill`).
         touch (bool): After the load, time :func:`touch_weights`.
         bf16_gemv (bool): Ours only: decode steps with
-            :mod:`llava_mm.models.cpu_gemv`.
+            :mod:`llava_mm.ops.cpu.gemv`.
 
     Returns:
         dict: ``rss_base`` (after imports), ``load_s``, ``touch_s``,
@@ -179,10 +185,10 @@ def child(impl: str, config: str, checkpoint: str, dtype: str,
     if impl == 'ours':
         model = init_model(cfg, checkpoint, device='cpu', dtype=dtype)
         if fp32_prefill:
-            from llava_mm.models.cpu_bf16 import use_fp32_prefill
+            from llava_mm.ops.cpu.fp32_prefill import use_fp32_prefill
             use_fp32_prefill(model)
         if bf16_gemv:
-            from llava_mm.models.cpu_gemv import use_bf16_gemv
+            from llava_mm.ops.cpu.gemv import use_bf16_gemv
             use_bf16_gemv(model)
     else:
         from transformers import LlavaForConditionalGeneration

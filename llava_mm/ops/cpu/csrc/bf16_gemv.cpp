@@ -1,7 +1,7 @@
 // y = x @ w.T for bf16 x (M, K), 1 <= M <= 8, and bf16 w (N, K), reading w
 // once: the decode steps of a bf16 LLaVA on an AVX512-BF16 CPU. Each output
 // is a float32 sum of bf16 products (vdpbf16ps), returned in float32.
-// Built on first use by llava_mm/models/cpu_gemv.py.
+// Built on first use by llava_mm/ops/cpu/gemv.py.
 #include <torch/extension.h>
 #include <ATen/Parallel.h>
 #include <immintrin.h>

@@ -1,11 +1,16 @@
 # Stage 0 of the tiny shapes LLaVA: pretrain its vision tower from the
 # captions (the real LLaVA starts from a pretrained CLIP tower instead).
-#   python tools/train.py configs/llava/llava-tiny-shapes_vision-pretrain.py
+#   PYTHONPATH=. python tools/train.py \
+#       projects/tiny_shapes/configs/llava-tiny-shapes_vision-pretrain.py
+# (PYTHONPATH=. lets mmengine import the project's model, as for any
+# OpenMMLab project.)
 # The next stage (llava-tiny-shapes_train.py) starts from its last checkpoint.
 _base_ = [
-    '../_base_/models/llava-tiny-shapes.py',
-    '../_base_/default_runtime.py',
+    '../../../configs/_base_/models/llava-tiny-shapes.py',
+    '../../../configs/_base_/default_runtime.py',
 ]
+custom_imports = dict(
+    imports=['projects.tiny_shapes.tiny_shapes'], allow_failed_imports=False)
 max_iters = 600
 
 colours = ['red', 'green', 'blue', 'yellow', 'purple', 'orange']

@@ -7,7 +7,7 @@ about colour, shape, count, presence and position, with answers a tiny model
 can learn. The files use exactly the layouts of COCO Karpathy captions and of
 the official VQAv2 question/annotation files, so the same dataset classes and
 metrics read them. Generation is deterministic for a seed. The scenes and
-their drawing are in :mod:`llava_mm.datasets.shapes_scene`; this module
+their drawing are in :mod:`projects.tiny_shapes.tiny_shapes.scene`; this module
 writes their text and the files.
 
 Layout written under ``out`` for a split ``S``::
@@ -31,7 +31,7 @@ from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
-from .shapes_scene import (BASE_SIZE, COLOURS, GRID, KINDS, SIZES,  # noqa: F401
+from .scene import (BASE_SIZE, COLOURS, GRID, KINDS, SIZES,  # noqa: F401
                            Shape, demo_scene, render_scene, sample_scene)
 
 NUMBER_WORDS = {1: 'one', 2: 'two', 3: 'three'}

@@ -10,8 +10,8 @@ import torch
 
 from .checkpoints import (benchmark_config, make_tokenizer,
                           write_random_checkpoint)
-from ..models.cpu_gemv import cpu_has_avx512_bf16, use_bf16_gemv
-from .hf_export import export_llava_hf
+from llava_mm.ops.cpu.gemv import cpu_has_avx512_bf16, use_bf16_gemv
+from llava_mm.converters.to_llava_hf import export_llava_hf
 from .memory import (drop_page_cache, measure_load, memory_read_gbps,
                      read_seconds)
 from .timing import (hf_generate, make_requests, ours_generate, time_latency,
@@ -103,7 +103,7 @@ def side_by_side(preset: str, work_dir: str, dtype: str, new_tokens: int,
         load (bool): Measure load time / peak RSS in child processes.
         drop_caches (bool): Drop the page cache before each load.
         bf16_gemv (bool, optional): Ours, bf16: decode steps with
-            :mod:`llava_mm.models.cpu_gemv`; defaults to on where the CPU
+            :mod:`llava_mm.ops.cpu.gemv`; defaults to on where the CPU
             has AVX512-BF16.
 
     Returns:
@@ -237,7 +237,7 @@ def load_check(work_dir: str, new_tokens: int,
         fp32_prefill (bool, optional): Prompt pass with fp32 kernels;
             defaults to on where bf16 matmuls are not native.
         bf16_gemv (bool, optional): Decode steps with
-            :mod:`llava_mm.models.cpu_gemv`; defaults to on where the CPU
+            :mod:`llava_mm.ops.cpu.gemv`; defaults to on where the CPU
             has AVX512-BF16.
 
     Returns:

@@ -1,11 +1,11 @@
 # Stage 1 of the tiny shapes LLaVA, on CPU, all parts trainable, starting
 # from the vision tower of stage 0 (llava-tiny-shapes_vision-pretrain.py):
-#   python tools/train.py configs/llava/llava-tiny-shapes_vision-pretrain.py
-#   python tools/train.py configs/llava/llava-tiny-shapes_train.py
+#   python tools/train.py projects/tiny_shapes/configs/llava-tiny-shapes_vision-pretrain.py
+#   python tools/train.py projects/tiny_shapes/configs/llava-tiny-shapes_train.py
 _base_ = [
-    '../_base_/models/llava-tiny-shapes.py',
-    '../_base_/datasets/shapes_train.py',
-    '../_base_/default_runtime.py',
+    '../../../configs/_base_/models/llava-tiny-shapes.py',
+    './shapes_train_data.py',
+    '../../../configs/_base_/default_runtime.py',
 ]
 # A curriculum (PhaseSampler): the mixed caption and question conversations,
 # then 100 iterations of the left/right questions alone, then the mix again.

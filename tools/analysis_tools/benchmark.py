@@ -2,16 +2,18 @@
 
 Side by side, same random weights, pixels and prompts (docs/benchmark.md):
 
-    python tools/benchmark.py --preset small --out work_dirs/bench.json
+    python tools/analysis_tools/benchmark.py --preset small \
+        --out work_dirs/bench.json
 
 Real-size LLaVA-7B (random bf16 weights, OpenMMLab layout, written to disk
 when missing): load time vs reading the file, peak RSS, one caption:
 
-    python tools/benchmark.py --preset 7b --out work_dirs/bench_7b.json
+    python tools/analysis_tools/benchmark.py --preset 7b \
+        --out work_dirs/bench_7b.json
 
 Only write the random checkpoint of a preset:
 
-    python tools/benchmark.py --preset 7b --make-checkpoint PATH
+    python tools/analysis_tools/benchmark.py --preset 7b --make-checkpoint PATH
 """
 import argparse
 import json
@@ -22,11 +24,10 @@ from typing import List, Optional
 
 import torch
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from llava_mm.benchmark.checkpoints import (  # noqa: E402
-    benchmark_config, make_tokenizer, write_random_checkpoint)
-from llava_mm.benchmark.runner import (load_check, side_by_side,  # noqa: E402
-                                       summary)
+# The harness sits beside this script (sys.path[0] when it is run).
+from llava_bench.checkpoints import (benchmark_config, make_tokenizer,
+                                     write_random_checkpoint)
+from llava_bench.runner import load_check, side_by_side, summary
 
 
 def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
@@ -71,7 +72,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                    '(auto: where bf16 matmuls are not native)')
     p.add_argument('--bf16-gemv', choices=['auto', 'on', 'off'],
                    default='auto', help='ours, bf16: decode steps with the '
-                   'AVX512-BF16 gemv kernel (llava_mm/models/cpu_gemv.py; '
+                   'AVX512-BF16 gemv kernel (llava_mm/ops/cpu/gemv.py; '
                    'auto: where the CPU has AVX512-BF16)')
     p.add_argument('--make-checkpoint', metavar='PATH', default=None,
                    help='only write the random bf16 checkpoint of --preset')
@@ -113,7 +114,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
                            args.batch_sizes, args.requests, args.repeats,
                            rounds=args.rounds, load=not args.no_load,
                            drop_caches=args.drop_caches, bf16_gemv=gemv)
-    res['command'] = ' '.join(['python', 'tools/benchmark.py'] +
+    res['command'] = ' '.join(['python', 'tools/analysis_tools/benchmark.py'] +
                               (sys.argv[1:] if argv is None else argv))
     print(summary(res))
     if args.out:

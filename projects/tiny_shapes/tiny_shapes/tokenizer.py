@@ -1,11 +1,11 @@
 """The byte-level BPE tokenizer of the tiny shapes model, trained on the
-shapes captions and questions (:mod:`llava_mm.datasets.shapes`)."""
+shapes captions and questions (:mod:`.generator`)."""
 from typing import List
 
 import numpy as np
 
-from .shapes import CAPTION_PROMPT, VQA_SUFFIX, captions, questions
-from .shapes_scene import sample_scene
+from .generator import CAPTION_PROMPT, VQA_SUFFIX, captions, questions
+from .scene import sample_scene
 
 
 def text_corpus(num_images: int = 2000, seed: int = 0) -> List[str]:
@@ -43,7 +43,8 @@ def train_shapes_tokenizer(out_dir: str, vocab_size: int = 512,
     Returns:
         str: ``out_dir``.
     """
-    from llava_mm.testing import V15_SYSTEM, train_tokenizer
+    from llava_mm.constants import V15_SYSTEM
+    from llava_mm.utils.tokenizer import train_tokenizer
     prompts = [V15_SYSTEM, 'USER: ASSISTANT:',
                CAPTION_PROMPT,
                VQA_SUFFIX.strip()]

@@ -20,8 +20,8 @@ from mmpretrain.structures import DataSample
 from torch import nn
 
 from llava_mm.registry import MODELS
-from .data_preprocessor import build_data_preprocessor
-from .llava import Llava
+from llava_mm.models.data_preprocessor import build_data_preprocessor
+from llava_mm.models.llava import Llava
 
 
 @MODELS.register_module()

@@ -2,19 +2,19 @@
 
 Example::
 
-    python tools/data/make_shapes.py --out data/shapes --split train \
-        --num-images 8000 --seed 0
-    python tools/data/make_shapes.py --out data/shapes --split test \
-        --num-images 500 --seed 2024
+    python projects/tiny_shapes/make_shapes.py --out data/shapes \
+        --split train --num-images 8000 --seed 0
+    python projects/tiny_shapes/make_shapes.py --out data/shapes \
+        --split test         --num-images 500 --seed 2024
 
-See :mod:`llava_mm.datasets.shapes` for what is drawn and asked.
+See :mod:`tiny_shapes.generator` for what is drawn and asked.
 """
 import argparse
 import json
 import time
 
-from llava_mm.datasets.shapes import make_shapes
-from llava_mm.datasets.shapes_tokenizer import train_shapes_tokenizer
+from tiny_shapes.generator import make_shapes
+from tiny_shapes.tokenizer import train_shapes_tokenizer
 
 
 def parse_args() -> argparse.Namespace:

@@ -1,0 +1,9 @@
+from .logger_hook import RankZeroLoggerHook
+from .model_wrapper import InferenceWrapper
+from .predictions import PredictionStore
+from .test_loop import ResumableTestLoop
+
+__all__ = [
+    'InferenceWrapper', 'PredictionStore', 'RankZeroLoggerHook',
+    'ResumableTestLoop'
+]

@@ -1,0 +1,3 @@
+from .tag_pretrainer import CaptionTagPretrainer
+
+__all__ = ['CaptionTagPretrainer']
