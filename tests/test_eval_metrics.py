@@ -6,7 +6,9 @@ import pytest
 from mmengine.logging import MMLogger
 
 from llava_mm.evaluation import (COCOCaption, ReportVQA, VQAAcc,
-                                 normalize_answer, vqa_accuracy)
+                                 evalai_answer, normalize_answer,
+                                 vqa_accuracy)
+from llava_mm.evaluation.vqa_answers import process_punctuation
 from llava_mm.evaluation.caption_metric import spice_available
 from llava_mm.registry import METRICS
 
@@ -47,13 +49,63 @@ def test_normalize_answer():
 
 
 def test_annotator_answers_as_official():
-    """The official code cleans annotator answers (punctuation only) when
-    they disagree, and compares them as stored when all ten agree."""
+    """When the ten answers disagree, the official code runs each of them
+    and the prediction through punctuation AND digit/article processing."""
     assert vqa_accuracy('yes', ['yes.'] * 4 + ['no'] * 6) == 1.0
-    assert vqa_accuracy('yes', ['yes.'] * 10) == 0.0
-    assert vqa_accuracy('Yes', ['yes'] * 10) == 1.0
+    # "none" is the digit 0, on either side.
+    assert vqa_accuracy('0', ten('none', 4, 'red')) == 1.0
+    assert vqa_accuracy('none', ten('none', 4, 'red')) == 1.0
+    assert vqa_accuracy('zero', ten('0', 4, 'red')) == 1.0
+    # Articles are dropped from the annotators' answers too.
+    assert vqa_accuracy('man', ten('a man', 3, 'woman')) == pytest.approx(
+        0.9)
+    assert vqa_accuracy('The man', ten('a man', 3, 'woman')) == \
+        pytest.approx(0.9)
+    # Contractions get their apostrophe on both sides.
+    assert vqa_accuracy("don't", ten('dont', 4, 'yes')) == 1.0
+    assert vqa_accuracy('dont', ten("don't", 4, 'yes')) == 1.0
+    # Annotators are lower-cased.
+    assert vqa_accuracy('red', ten('Red', 4, 'Blue')) == 1.0
+    assert vqa_accuracy('blue', ten('Red', 4, 'Blue')) == 1.0
+    assert vqa_accuracy('two', ten('Two', 2, 'three')) == pytest.approx(0.6)
     with pytest.raises(ValueError, match='at least 2'):
         vqa_accuracy('yes', ['yes'])
+
+
+def test_all_ten_agree_compares_as_is():
+    """When all ten (stripped) answers are the same, nothing is processed:
+    the stripped prediction must equal them exactly."""
+    assert vqa_accuracy('yes', ['yes.'] * 10) == 0.0
+    assert vqa_accuracy('Yes', ['yes'] * 10) == 0.0
+    assert vqa_accuracy(' yes\n', ['yes'] * 10) == 1.0
+    assert vqa_accuracy('man', ['a man'] * 10) == 0.0
+    assert vqa_accuracy('a man', ['a man'] * 10) == 1.0
+    assert vqa_accuracy('red', ['Red'] * 10) == 0.0
+    assert vqa_accuracy('0', ['none'] * 10) == 0.0
+    # Differences in outer whitespace only: still "all agree".
+    assert vqa_accuracy('Red', ['Red', ' Red'] * 5) == 1.0
+    assert vqa_accuracy('red', ['Red', ' Red'] * 5) == 0.0
+
+
+def test_punctuation_rules():
+    # Next to a space, or with a digit-comma-digit anywhere: deleted.
+    assert process_punctuation('yes !') == 'yes '
+    assert process_punctuation('1,000 (approx)') == '1000 approx'
+    # Otherwise replaced by a space; apostrophes and colons kept.
+    assert process_punctuation('left/right') == 'left right'
+    assert process_punctuation("12:30 o'clock") == "12:30 o'clock"
+    # Periods go unless a digit follows; at most 32 per answer.
+    assert process_punctuation('3.5 m.') == '3.5 m'
+    assert process_punctuation('.' * 40) == '.' * 8
+
+
+def test_evalai_answer_as_submitted():
+    """The EvalAI answer processor of LLaVA's submission script."""
+    assert evalai_answer('Yes') == 'yes'
+    assert evalai_answer('Yes, two.') == 'yes 2'
+    assert evalai_answer("The man's hat?") == "man 's hat"
+    assert evalai_answer('  None\n') == '0'
+    assert evalai_answer('dont') == "don't"
 
 
 def test_vqa_acc_metric_per_type_and_once_per_question():
@@ -99,6 +151,30 @@ def test_report_vqa(tmp_path):
                        {'question_id': 12, 'answer': ''}]
     with pytest.raises(ValueError, match='.json'):
         ReportVQA(file_path=str(tmp_path / 'out.txt'))
+
+
+def test_vqa_acc_scores_the_submitted_answer(tmp_path):
+    """VQAAcc scores the answers ReportVQA writes, with the official
+    accuracy; a raw "Yes" would score 0 against ten "yes"."""
+    samples = [
+        dict(question_id=1, pred_answer='Yes', raw_answers=ten('yes', 10)),
+        dict(question_id=2, pred_answer='Two.', raw_answers=ten('2', 10)),
+        dict(question_id=3, pred_answer="It's a dog",
+             raw_answers=ten("it's dog", 3, 'cat')),
+        dict(question_id=4, pred_answer='None', raw_answers=ten('0', 2)),
+    ]
+    acc, report = VQAAcc(), ReportVQA(file_path=str(tmp_path / 's.json'))
+    for metric in (acc, report):
+        metric.process(None, samples)
+    score = acc.evaluate(4)['VQA/acc']
+    report.evaluate(4)
+    written = json.loads((tmp_path / 's.json').read_text())
+    assert [w['answer'] for w in written] == ['yes', '2', "it 's dog", '0']
+    official = [vqa_accuracy(w['answer'], s['raw_answers'])
+                for w, s in zip(written, samples)]
+    assert official == pytest.approx([1.0, 1.0, 0.0, 0.6])
+    assert score == pytest.approx(100 * sum(official) / 4)
+    assert vqa_accuracy('Yes', ten('yes', 10)) == 0.0
 
 
 # ---------------------------------------------------------------- captions

@@ -15,7 +15,7 @@ from eval_helpers import (REPO, VQA_QUESTIONS, load_json, make_caption_set,
                           run_test_main, run_test_py, write_config,
                           write_vqa_annotations)
 
-from llava_mm.evaluation import normalize_answer
+from llava_mm.evaluation import evalai_answer
 
 # Annotators per question that give the model's own answer, and the official
 # accuracy that makes: 0.3 per match up to 2, 0.9 for 3, 1.0 from 4 on.
@@ -70,7 +70,7 @@ def scored(vqa):
     agreeing with the reference prediction; return the expected metrics."""
     answers = []
     for pred, m in zip(vqa['preds'], MATCHES):
-        answers.append([normalize_answer(pred['pred_answer'])] * m +
+        answers.append([evalai_answer(pred['pred_answer'])] * m +
                        ['nomatch'] * (10 - m))
     write_vqa_annotations(vqa['ann_file'], answers)
     per_type = {}
@@ -123,7 +123,8 @@ def test_vqa_submission_file(vqa):
                      "test_dataloader.dataset.ann_file=''"])
     assert metrics == {'VQA/num_answers': 7}
     assert load_json(submission) == [
-        dict(question_id=p['question_id'], answer=p['pred_answer'])
+        dict(question_id=p['question_id'],
+             answer=evalai_answer(p['pred_answer']))
         for p in vqa['preds']]
     cfg = Config.fromfile(osp.join(REPO, 'configs', 'llava',
                                    'llava-7b-v1.5_vqa-test-dev.py'))

@@ -1,80 +1,39 @@
 """VQAv2 accuracy, as the official evaluation computes it, and the
 submission file for the test splits.
 
-Official accuracy of one answer (VQA evaluation code and EvalAI server):
-
-* the answer is normalised: newlines/tabs -> spaces, stripped, punctuation
-  removed or replaced by a space (apostrophes and colons kept, ``100,978`` ->
-  ``100978``), periods dropped unless part of a number, lower-cased, number
-  words -> digits (``two`` -> ``2``), articles (a, an, the) dropped, missing
-  contraction apostrophes added (``dont`` -> ``don't``);
-* the annotators' answers get the punctuation step only, and only when they
-  are not all the same (they are stored normalised in the files);
-* score = mean over the 10 leave-one-annotator-out subsets of
-  ``min(#matches in the subset / 3, 1)``: 0.3 per match for 1-2 matches,
-  0.9 for exactly 3, 1.0 for 4 or more.
-
-The word tables (number words, contractions) are mmpretrain's copy of the
-official ones.
+Both score and write the answer LLaVA submits: the model's text through
+the EvalAI answer processor (:func:`~.vqa_answers.evalai_answer`). The
+accuracy of that answer is the official per-question accuracy
+(:func:`~.vqa_answers.vqa_accuracy`), so ``VQAAcc`` on val scores exactly
+what ``ReportVQA`` would write for the server.
 """
 import json
 import logging
 import os.path as osp
 from collections import defaultdict
-from functools import lru_cache
 from typing import List, Optional, Sequence
 
 from mmengine.evaluator import BaseMetric
 from mmengine.fileio import dump
 from mmengine.logging import print_log
-from mmpretrain.evaluation.metrics.vqa import (_process_digit_article,
-                                               _process_punctuation)
 
 from llava_mm.registry import METRICS
+from .vqa_answers import evalai_answer, vqa_accuracy
 
 ANSWER_TYPES = ('yes/no', 'number', 'other')
 
 
-def _clean_whitespace(text: str) -> str:
-    return text.replace('\n', ' ').replace('\t', ' ').strip()
-
-
-@lru_cache(maxsize=1 << 16)
-def normalize_answer(answer: str) -> str:
-    """Official normalisation of a predicted answer.
+def sample_accuracy(pred_answer: str, raw_answers: Sequence[str]) -> float:
+    """Accuracy of one model answer as submitted (EvalAI-processed).
 
     Args:
-        answer (str): A model's answer, e.g. ``'Two dogs.'``.
+        pred_answer (str): The model's text.
+        raw_answers (Sequence[str]): The annotators' answers.
 
     Returns:
-        str: The normalised answer, e.g. ``'2 dogs'``.
+        float: The official accuracy of the submitted answer, in [0, 1].
     """
-    return _process_digit_article(_process_punctuation(
-        _clean_whitespace(answer)))
-
-
-def vqa_accuracy(prediction: str, answers: Sequence[str]) -> float:
-    """Official VQA accuracy of one prediction.
-
-    Args:
-        prediction (str): The model's answer (normalised here).
-        answers (Sequence[str]): The annotators' answers (10 in VQAv2).
-
-    Returns:
-        float: Mean over the leave-one-annotator-out subsets of
-        ``min(#matches / 3, 1)``, in [0, 1].
-    """
-    if len(answers) < 2:
-        raise ValueError(
-            'The VQA accuracy averages over leave-one-annotator-out subsets '
-            f'and needs at least 2 annotator answers, got {len(answers)}.')
-    pred = normalize_answer(prediction)
-    gts = [_clean_whitespace(a) for a in answers]
-    if len(set(gts)) > 1:
-        gts = [_process_punctuation(a) for a in gts]
-    matches = [gt == pred for gt in gts]
-    total = sum(matches)
-    return sum(min(1.0, (total - m) / 3) for m in matches) / len(matches)
+    return vqa_accuracy(evalai_answer(pred_answer), raw_answers)
 
 
 def _unique_by(results: List[dict], key: str, metric: str) -> List[dict]:
@@ -96,8 +55,13 @@ def _unique_by(results: List[dict], key: str, metric: str) -> List[dict]:
 class VQAAcc(BaseMetric):
     """Official VQAv2 accuracy, overall and per answer type, in percent.
 
-    Reads ``pred_answer`` and ``raw_answers`` (the annotators' answers, set
-    by :class:`llava_mm.datasets.COCOVQA`), ``answer_type`` and
+    Each model answer is first processed as LLaVA's submission script does
+    (EvalAI answer processor), then scored with the official rules: the
+    annotators' answers and the submitted answer get the full punctuation
+    and digit/article processing when the annotators disagree, none when
+    all ten agree. Reads ``pred_answer`` and ``raw_answers`` (the
+    annotators' answers, set by :class:`llava_mm.datasets.COCOVQA`),
+    ``answer_type`` and
     ``question_id`` of each sample. A question seen twice (e.g. padding of
     distributed sampling) is counted once.
 
@@ -152,7 +116,7 @@ class VQAAcc(BaseMetric):
         per_type = defaultdict(list)
         scores = []
         for r in results:
-            acc = vqa_accuracy(r['pred_answer'], r['raw_answers'])
+            acc = sample_accuracy(r['pred_answer'], r['raw_answers'])
             scores.append(acc)
             if r['answer_type'] is not None:
                 per_type[r['answer_type']].append(acc)
@@ -168,6 +132,9 @@ class VQAAcc(BaseMetric):
 @METRICS.register_module()
 class ReportVQA(BaseMetric):
     """Write the VQAv2 submission file ``[{"question_id", "answer"}]``.
+
+    Each answer is the model's text through the EvalAI answer processor,
+    as LLaVA's ``scripts/convert_vqav2_for_submission.py`` writes it.
 
     For the EvalAI server (test-dev / test-std), which needs an answer for
     every question of test2015: pass ``test_question_file`` and the
@@ -223,7 +190,8 @@ class ReportVQA(BaseMetric):
                 raise KeyError('ReportVQA needs "pred_answer" and '
                                '"question_id" in each sample.')
             self.results.append(dict(question_id=int(sample['question_id']),
-                                     answer=sample['pred_answer']))
+                                     answer=evalai_answer(
+                                         sample['pred_answer'])))
 
     def compute_metrics(self, results: List[dict]) -> dict:
         """Write the file.
