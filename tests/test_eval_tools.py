@@ -9,12 +9,14 @@ import json
 import os.path as osp
 
 import pytest
+import torch
 from mmengine.config import Config
 from eval_helpers import (REPO, VQA_QUESTIONS, load_json, make_caption_set,
                           make_checkpoint, make_vqa_set, read_jsonl_records,
                           run_test_main, run_test_py, write_config,
                           write_vqa_annotations)
 
+from llava_mm.engine.run_lock import WorkDirLock
 from llava_mm.evaluation import evalai_answer
 
 # Annotators per question that give the model's own answer, and the official
@@ -173,6 +175,43 @@ def test_vqa_interrupt_and_resume(vqa, scored, tmp_path):
         run_test_main(vqa['config'], vqa['ckpt'], work_dir, '--resume',
                       cfg_options=['model.generation_cfg.max_new_tokens=3'])
     assert len(read_jsonl_records(work_dir)) == 7
+
+
+def test_resume_refuses_other_weights_dtype_and_a_live_run(vqa, tmp_path):
+    """Half a run, then: other weights of the same size written to the same
+    path, another dtype, a second run on the work dir; each is refused,
+    naming what differs, and the stored predictions are kept."""
+    ckpt, work_dir = str(tmp_path / 'ckpt.pth'), str(tmp_path / 'work')
+    # Saved here, so the other weights below serialise to the same size.
+    state = torch.load(vqa['ckpt'], weights_only=True)
+    torch.save(state, ckpt)
+    run_test_main(vqa['config'], ckpt, work_dir,
+                  cfg_options=['test_cfg.max_batches=1'])
+    assert len(read_jsonl_records(work_dir)) == 2
+    with pytest.raises(ValueError, match='different runtime') as e:
+        run_test_main(vqa['config'], ckpt, work_dir, '--resume', '--dtype',
+                      'bf16')
+    assert "dtype: file 'float32', this run 'bfloat16'" in str(e.value)
+
+    lock = WorkDirLock(work_dir)
+    lock.acquire()
+    try:
+        with pytest.raises(RuntimeError, match='Another test run'):
+            run_test_main(vqa['config'], ckpt, work_dir, '--resume')
+    finally:
+        lock.release()
+
+    size = osp.getsize(ckpt)
+    for value in state.values():
+        if value.is_floating_point():
+            value.mul_(0.5)
+    torch.save(state, ckpt)
+    assert osp.getsize(ckpt) == size
+    with pytest.raises(ValueError, match='different checkpoint') as e:
+        run_test_main(vqa['config'], ckpt, work_dir, '--resume')
+    assert 'sampled_sha256' in str(e.value)
+    assert len(read_jsonl_records(work_dir)) == 2
+    assert not osp.exists(osp.join(work_dir, 'predictions.lock'))
 
 
 def test_caption_single_process(tmp_path, tokenizer_dir, monkeypatch):

@@ -1,8 +1,10 @@
 """Prediction files written while a test runs, read back to resume.
 
 Each rank appends to ``<work_dir>/predictions_rank<R>.jsonl``: a header
-line ``{"header": {...}}`` that fingerprints the dataset, the model config
-and the checkpoint, then one line per sample, ``{"index": dataset index,
+line ``{"header": {...}}`` that fingerprints the dataset, the model config,
+the checkpoint's identity (size, modification time and a hash of sampled
+blocks), the run (dtype, device kind) and the prompt and generation
+settings, then one line per sample, ``{"index": dataset index,
 "image_id": ..., "question_id": ..., "pred_answer" | "pred_caption": ...}``,
 flushed after every batch. A resumed run reads every rank's file (the
 number of processes may change between runs) and refuses files whose header
@@ -18,9 +20,14 @@ from typing import Any, Dict, List, Optional
 
 from mmengine.logging import print_log
 
-FORMAT = 'llava_mm-predictions-v1'
+FORMAT = 'llava_mm-predictions-v2'
 FILE_PATTERN = 'predictions_rank*.jsonl'
 ID_KEYS = ('image_id', 'question_id')
+HEADER_PARTS = ('dataset', 'model', 'checkpoint', 'runtime', 'generation')
+# Where a checkpoint's content is sampled: this many blocks of this size,
+# evenly spread from the first to the last byte.
+SAMPLE_BLOCKS = 64
+SAMPLE_BLOCK_SIZE = 64 * 1024
 
 
 def stable_hash(obj: Any) -> str:
@@ -62,18 +69,59 @@ def dataset_fingerprint(dataset, pipeline: Any = None) -> dict:
 
 
 def checkpoint_fingerprint(checkpoint: Optional[str]) -> dict:
-    """Absolute path and size of the checkpoint file.
+    """The identity of the checkpoint file, cheap even for 14 GB.
+
+    Size and modification time, and a SHA-256 of ``SAMPLE_BLOCKS`` blocks
+    of ``SAMPLE_BLOCK_SIZE`` bytes spread evenly over the file (4 MiB read,
+    whatever the size). Other weights written to the same path change at
+    least the modification time.
 
     Args:
         checkpoint (str, optional): The checkpoint evaluated.
 
     Returns:
-        dict: ``path`` and ``size`` (None for a URL or no checkpoint).
+        dict: ``path`` (informative only, not compared), ``size``,
+        ``mtime_ns`` and ``sampled_sha256`` (None for a URL or no
+        checkpoint).
     """
     if checkpoint is None or not osp.isfile(checkpoint):
-        return dict(path=checkpoint, size=None)
-    return dict(path=osp.abspath(checkpoint),
-                size=osp.getsize(checkpoint))
+        return dict(path=checkpoint, size=None, mtime_ns=None,
+                    sampled_sha256=None)
+    stat = os.stat(checkpoint)
+    digest = hashlib.sha256()
+    last = max(stat.st_size - SAMPLE_BLOCK_SIZE, 0)
+    offsets = sorted({last * k // (SAMPLE_BLOCKS - 1)
+                      for k in range(SAMPLE_BLOCKS)})
+    with open(checkpoint, 'rb') as f:
+        for offset in offsets:
+            f.seek(offset)
+            digest.update(f.read(SAMPLE_BLOCK_SIZE))
+    return dict(path=osp.abspath(checkpoint), size=stat.st_size,
+                mtime_ns=stat.st_mtime_ns,
+                sampled_sha256=digest.hexdigest())
+
+
+def header_differences(part: str, stored: Any, current: Any) -> List[str]:
+    """What differs between two fingerprints of one header part.
+
+    Args:
+        part (str): ``'dataset'``, ``'checkpoint'``, ...
+        stored (Any): The fingerprint in the file.
+        current (Any): This run's.
+
+    Returns:
+        list[str]: ``"key: file <a>, this run <b>"`` per differing key
+        (the checkpoint's ``path`` is not compared: a moved file is the
+        same file).
+    """
+    if not isinstance(stored, dict) or not isinstance(current, dict):
+        return [] if stored == current else [
+            f'file {stored}, this run {current}']
+    skip = {'path'} if part == 'checkpoint' else set()
+    return [f'{key}: file {stored.get(key)!r}, this run '
+            f'{current.get(key)!r}'
+            for key in sorted(set(stored) | set(current))
+            if key not in skip and stored.get(key) != current.get(key)]
 
 
 class PredictionStore:
@@ -82,8 +130,9 @@ class PredictionStore:
     Args:
         work_dir (str): Folder of the prediction files.
         rank (int): This process's rank.
-        header (dict): ``dataset``, ``model`` and ``checkpoint``
-            fingerprints of the current run.
+        header (dict): The fingerprints of the current run, one per
+            ``HEADER_PARTS`` (``dataset``, ``model``, ``checkpoint``,
+            ``runtime``, ``generation``).
     """
 
     def __init__(self, work_dir: str, rank: int, header: dict) -> None:
@@ -132,9 +181,11 @@ class PredictionStore:
         return records
 
     def _read(self, path: str) -> List[dict]:
-        with open(path, encoding='utf-8') as f:
-            lines = f.read().split('\n')
-        # Text after the last newline is a line cut off by a killed process.
+        with open(path, 'rb') as f:
+            lines = f.read().split(b'\n')
+        # Bytes after the last newline are a line cut off by a killed
+        # process, possibly inside a UTF-8 character: decode only the
+        # complete lines.
         complete, tail = lines[:-1], lines[-1]
         if tail:
             print_log(f'{path}: ignoring an incomplete last line (the run '
@@ -146,8 +197,8 @@ class PredictionStore:
         records = []
         for number, line in enumerate(complete[1:], 2):
             try:
-                record = json.loads(line)
-            except json.JSONDecodeError as e:
+                record = json.loads(line.decode('utf-8'))
+            except (UnicodeDecodeError, json.JSONDecodeError) as e:
                 raise ValueError(f'{path}, line {number}: not valid JSON '
                                  f'({e}). Delete the file to regenerate its '
                                  'predictions.') from e
@@ -158,24 +209,32 @@ class PredictionStore:
             records.append(record)
         return records
 
-    def _check_header(self, path: str, line: str) -> None:
+    def _check_header(self, path: str, line: bytes) -> None:
         try:
-            header = json.loads(line).get('header')
-        except (json.JSONDecodeError, AttributeError):
+            header = json.loads(line.decode('utf-8')).get('header')
+        except (UnicodeDecodeError, json.JSONDecodeError, AttributeError):
             header = None
-        if not isinstance(header, dict) or header.get('format') != FORMAT:
+        if not isinstance(header, dict) or not str(
+                header.get('format')).startswith('llava_mm-predictions-'):
             raise ValueError(
                 f'{path} is not a llava_mm prediction file (its first line '
                 f'is no "{FORMAT}" header). Move it out of the work dir.')
-        for part in ('dataset', 'model', 'checkpoint'):
-            if header.get(part) != self.header[part]:
+        if header['format'] != FORMAT:
+            raise ValueError(
+                f'Cannot resume from {path}: it was written by another '
+                f'version of llava_mm ({header["format"]}, this one writes '
+                f'{FORMAT}) and its setup cannot be checked. Run without '
+                '--resume to start over.')
+        for part in HEADER_PARTS:
+            diffs = header_differences(part, header.get(part),
+                                       self.header.get(part))
+            if diffs:
                 raise ValueError(
                     f'Cannot resume from {path}: it holds predictions of a '
-                    f'different {part} (file: {header.get(part)}; this run: '
-                    f'{self.header[part]}). Resuming would mix predictions '
-                    'of two setups. Use another --work-dir, or run without '
-                    '--resume to start over (it deletes the old '
-                    'predictions).')
+                    f'different {part} ({"; ".join(diffs)}). Resuming would '
+                    'mix predictions of two setups. Use another --work-dir, '
+                    'or run without --resume to start over (it deletes the '
+                    'old predictions).')
 
     def open(self) -> None:
         """Open this rank's file for appending (header first if new).

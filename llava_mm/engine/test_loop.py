@@ -18,7 +18,8 @@ import os.path as osp
 from typing import Dict, List, Optional, Sequence, Union
 
 import torch
-from mmengine.dist import barrier, get_dist_info, is_main_process
+from mmengine.dist import (barrier, broadcast_object_list, get_dist_info,
+                           is_main_process)
 from mmengine.evaluator import Evaluator
 from mmengine.fileio import dump
 from mmengine.logging import print_log
@@ -29,8 +30,29 @@ from torch.utils.data import DataLoader
 from llava_mm.registry import LOOPS
 from .predictions import (ID_KEYS, PredictionStore, checkpoint_fingerprint,
                           dataset_fingerprint, stable_hash)
+from .run_lock import WorkDirLock
 
 OUT_FORMATS = ('.json', '.pkl', '.pickle', '.yaml', '.yml')
+
+
+def runtime_fingerprint(model: torch.nn.Module) -> dict:
+    """The dtype and device kind the model runs with.
+
+    Args:
+        model (nn.Module): The model.
+
+    Returns:
+        dict: ``dtype`` of the parameters and ``device``: ``'cpu'``, or the
+        accelerator's type and name (e.g. ``'cuda: NVIDIA H200'``).
+    """
+    param = next(model.parameters(), None)
+    if param is None:
+        return dict(dtype=None, device=None)
+    device = param.device
+    kind = device.type
+    if device.type == 'cuda':
+        kind = f'cuda: {torch.cuda.get_device_name(device)}'
+    return dict(dtype=str(param.dtype).replace('torch.', ''), device=kind)
 
 
 @LOOPS.register_module()
@@ -89,11 +111,30 @@ class ResumableTestLoop(TestLoop):
             model = getattr(model, 'module', model)
             model_cfg = {k: getattr(model, k, None) for k in (
                 'task', 'prompt_tmpl', 'caption_prompt', 'generation_cfg')}
+        model = self._model()
         return dict(
             dataset=dataset_fingerprint(self.dataset, pipeline),
-            model=dict(type=type(self._model()).__name__,
+            model=dict(type=type(model).__name__,
                        hash=stable_hash(model_cfg)),
-            checkpoint=checkpoint_fingerprint(self.checkpoint))
+            checkpoint=checkpoint_fingerprint(self.checkpoint),
+            runtime=runtime_fingerprint(model),
+            generation={k: getattr(model, k, None) for k in (
+                'task', 'prompt_tmpl', 'caption_prompt', 'generation_cfg')})
+
+    def _lock_work_dir(self) -> WorkDirLock:
+        """Rank 0 takes the work dir's lock; every rank learns whether it
+        could (a refused rank 0 must not leave the others waiting)."""
+        lock = WorkDirLock(self.runner.work_dir)
+        error = [None]
+        if is_main_process():
+            try:
+                lock.acquire()
+            except RuntimeError as e:
+                error[0] = str(e)
+        broadcast_object_list(error)
+        if error[0] is not None:
+            raise RuntimeError(error[0])
+        return lock
 
     def _model(self) -> torch.nn.Module:
         model = self.runner.model
@@ -114,6 +155,17 @@ class ResumableTestLoop(TestLoop):
         rank, world_size = get_dist_info()
         self.store = PredictionStore(self.runner.work_dir, rank,
                                      self._header())
+        lock = self._lock_work_dir()
+        try:
+            metrics = self._run_locked(rank, world_size)
+        finally:
+            lock.release()
+        self.runner.call_hook('after_test_epoch', metrics=metrics)
+        self.runner.call_hook('after_test')
+        return metrics
+
+    def _run_locked(self, rank: int, world_size: int) -> dict:
+        """Predict and evaluate, with the work dir locked."""
         if not self.resume and is_main_process():
             removed = self.store.remove_all()
             if removed:
@@ -147,10 +199,7 @@ class ResumableTestLoop(TestLoop):
         finally:
             self.store.close()
         barrier()
-        metrics = self._evaluate(self.store.load_all(), rank, world_size)
-        self.runner.call_hook('after_test_epoch', metrics=metrics)
-        self.runner.call_hook('after_test')
-        return metrics
+        return self._evaluate(self.store.load_all(), rank, world_size)
 
     def _loader(self, indices: List[int]) -> DataLoader:
         """The configured dataloader, restricted to ``indices`` in order."""
