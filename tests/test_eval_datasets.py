@@ -177,6 +177,22 @@ def test_vqa_format_errors(vqa_set):
         _vqa(vqa_set)
 
 
+def test_vqa_bad_question_text(vqa_set):
+    """A question holding "<image>" (or none at all) is refused at load,
+    with its question id."""
+    qfile = vqa_set['question_file']
+    questions = json.load(open(qfile))
+    questions['questions'][2]['question'] = '<image>\nIs there a red circle?'
+    _write(qfile, questions)
+    with pytest.raises(ValueError, match=r'questions\[2\] \(question_id '
+                       r'2000\).*"<image>"'):
+        _vqa(vqa_set)
+    questions['questions'][2]['question'] = ' '
+    _write(qfile, questions)
+    with pytest.raises(ValueError, match='question_id 2000'):
+        _vqa(vqa_set)
+
+
 def test_vqa_image_folder_problems(vqa_set):
     img_dir = osp.join(vqa_set['root'], 'images')
     make_images(img_dir, (2, ), 'other_{:012d}.jpg')

@@ -289,8 +289,9 @@ class Llava(PromptMixin, BaseModel):
             targets, labels = zip(*[self.conversation_ids(t) for t in turns])
         else:
             questions = [self._sample_question(s) for s in samples]
-        prompts = [self.tokenize_prompt(self.format_prompt(q))
-                   for q in questions]
+        prompts = [self.tokenize_prompt(
+            self.format_prompt(q, allow_empty=with_targets))
+            for q in questions]
         image_feats = self.encode_images(images)
         return build_multimodal_batch(
             self.lang_encoder.get_input_embeddings(), prompts, image_feats,

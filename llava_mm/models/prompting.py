@@ -16,21 +16,54 @@ IMAGE_TOKEN = '<image>'
 IMAGE_TOKEN_INDEX = -200  # placeholder id, as in the official LLaVA
 
 
+def check_question(question: str, allow_empty: bool = False) -> None:
+    """Refuse a question or prompt the template cannot take.
+
+    Args:
+        question (str): A question, or a custom caption instruction.
+        allow_empty (bool): Accept an empty or blank text.
+
+    Raises:
+        ValueError: It holds ``<image>`` (the template already places the
+            image; a second one cannot be matched to image features), or
+            it is empty and ``allow_empty`` is False (the model would
+            answer nothing in particular, e.g. an empty caption).
+    """
+    if not isinstance(question, str):
+        raise TypeError(f'A question must be a string, got {question!r}.')
+    if IMAGE_TOKEN in question:
+        raise ValueError(
+            f'The question {question!r} contains "{IMAGE_TOKEN}"; the '
+            'prompt template already places the image. Remove it from the '
+            'question.')
+    if not allow_empty and not question.strip():
+        raise ValueError(
+            f'Empty prompt {question!r}: pass a question or instruction, or '
+            'None for a caption model\'s own caption prompt.')
+
+
 class PromptMixin:
     """Prompt and target handling; needs ``tokenizer``, ``prompt_tmpl``,
     ``turn_tmpl``, ``caption_prompt`` and ``task`` on the model."""
 
-    def format_prompt(self, question: Optional[str] = None) -> str:
+    def format_prompt(self, question: Optional[str] = None,
+                      allow_empty: bool = False) -> str:
         """Fill the template.
 
         Args:
             question (str, optional): The question, or for captioning a
                 custom instruction. Captioning defaults to
-                ``caption_prompt``.
+                ``caption_prompt``. It must not hold ``<image>`` (the
+                template places the image) and, unless ``allow_empty``,
+                must not be empty.
+            allow_empty (bool): Accept an empty question (training data
+                whose first turn is the image alone).
 
         Returns:
             str: The prompt with ``<image>`` still in it.
         """
+        if question is not None:
+            check_question(question, allow_empty)
         if question is None:
             if self.task == 'vqa' and '{question}' in self.prompt_tmpl:
                 raise ValueError('A VQA model needs a question.')
