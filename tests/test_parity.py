@@ -13,7 +13,7 @@ from PIL import Image
 
 from llava_mm import get_model
 from llava_mm.apis.inference import _test_pipeline
-from llava_mm.models import IMAGE_TOKEN_INDEX
+from llava_mm.constants import IMAGE_TOKEN_INDEX
 from llava_mm.registry import MODELS
 from tiny import (tiny_llava_model_cfg, tiny_test_pipeline,
                               tiny_text_config)

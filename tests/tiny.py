@@ -7,7 +7,7 @@ smaller.
 import copy
 from typing import Optional
 
-from llava_mm.constants import V15_SYSTEM
+from llava_mm.constants import V15_SYSTEM, VQA_SHORT_ANSWER_SUFFIX
 from llava_mm.utils.tokenizer import DEFAULT_CORPUS, train_tokenizer  # noqa: F401
 
 
@@ -55,10 +55,8 @@ def tiny_llava_model_cfg(tokenizer_dir: str,
         dict: The ``model`` field of a config.
     """
     arch = tiny_vision_arch(**(vision_overrides or {}))
-    tmpl = f'{V15_SYSTEM} USER: <image>\n{{question}} ASSISTANT:'
-    if task == 'vqa':
-        tmpl = (f'{V15_SYSTEM} USER: <image>\n{{question}}\nAnswer the '
-                'question using a single word or phrase. ASSISTANT:')
+    suffix = VQA_SHORT_ANSWER_SUFFIX if task == 'vqa' else ''
+    tmpl = f'{V15_SYSTEM} USER: <image>\n{{question}}{suffix} ASSISTANT:'
     return dict(
         type='Llava',
         tokenizer=dict(type='AutoTokenizer', name_or_path=tokenizer_dir),

@@ -9,22 +9,8 @@ from mmengine.dataset import Compose, pseudo_collate
 from PIL import Image
 
 from llava_mm.registry import MODELS, TRANSFORMS
+from llava_mm.utils.dtypes import to_torch_dtype
 from .model_index import is_config_path, model_entry
-
-_DTYPES = {'fp32': torch.float32, 'float32': torch.float32,
-           'fp16': torch.float16, 'float16': torch.float16,
-           'bf16': torch.bfloat16, 'bfloat16': torch.bfloat16}
-
-
-def to_dtype(dtype: Union[str, torch.dtype, None]) -> Optional[torch.dtype]:
-    """``'bf16'``/``'fp16'``/``'fp32'`` or a torch dtype -> torch dtype."""
-    if dtype is None or isinstance(dtype, torch.dtype):
-        return dtype
-    if dtype not in _DTYPES:
-        raise ValueError(f'Unknown dtype {dtype!r}; use one of '
-                         f'{sorted(_DTYPES)}.')
-    return _DTYPES[dtype]
-
 
 def default_device() -> str:
     return 'cuda' if torch.cuda.is_available() else 'cpu'
@@ -57,7 +43,7 @@ def init_model(config: Union[str, Config],
         copy.deepcopy(config)
     if kwargs:
         cfg.merge_from_dict({'model': kwargs})
-    dtype = to_dtype(dtype)
+    dtype = to_torch_dtype(dtype)
     model_cfg = copy.deepcopy(cfg.model)
     if checkpoint is not None:
         from llava_mm.models.loading import load_llava_checkpoint

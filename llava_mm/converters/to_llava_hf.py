@@ -17,28 +17,12 @@ from typing import Iterator, Tuple
 import torch
 from mmengine.config import Config
 
+from llava_mm.constants import LM_PREFIX as LM
+from llava_mm.constants import VISION_PREFIX as VISION
 from llava_mm.models.builders import lang_config
-from llava_mm.converters.to_mm import LM, VISION
 from llava_mm.models.loading import read_state_dict
-
-_VISION_RULES = [
-    (r'^patch_embed\.projection\.', 'embeddings.patch_embedding.'),
-    (r'^pre_norm\.', 'pre_layrnorm.'),
-    (r'^layers\.(\d+)\.ln1\.', r'encoder.layers.\1.layer_norm1.'),
-    (r'^layers\.(\d+)\.ln2\.', r'encoder.layers.\1.layer_norm2.'),
-    (r'^layers\.(\d+)\.attn\.proj\.',
-     r'encoder.layers.\1.self_attn.out_proj.'),
-    (r'^layers\.(\d+)\.ffn\.layers\.0\.0\.', r'encoder.layers.\1.mlp.fc1.'),
-    (r'^layers\.(\d+)\.ffn\.layers\.1\.', r'encoder.layers.\1.mlp.fc2.'),
-]
-_LM_RULES = [
-    (r'^model\.mm_projector\.0\.', 'multi_modal_projector.linear_1.'),
-    (r'^model\.mm_projector\.2\.', 'multi_modal_projector.linear_2.'),
-    (r'^model\.', 'language_model.model.'),
-    (r'^lm_head\.', 'language_model.lm_head.'),
-]
-HF_VISION = 'vision_tower.vision_model.'
-
+from .key_maps import (CLIP_CLS, CLIP_POS, CLIP_VISION_NAMES, HF_VISION,
+                       LLAVA_HF_LM_NAMES, rename)
 
 def hf_vocab_size(text_vocab: int) -> int:
     """llava-hf's vocabulary: text + ``<image>`` + ``<pad>``, padded to 64."""
@@ -67,24 +51,19 @@ def to_llava_hf(key: str, t: torch.Tensor,
                 yield (f'{HF_VISION}encoder.layers.{m.group(1)}.self_attn.'
                        f'{name}_proj.{m.group(2)}', part)
             return
-        if k == 'cls_token':
-            yield HF_VISION + 'embeddings.class_embedding', t.reshape(-1)
+        if k == CLIP_CLS[0]:
+            yield HF_VISION + CLIP_CLS[1], t.reshape(-1)
             return
-        if k == 'pos_embed':
-            yield (HF_VISION + 'embeddings.position_embedding.weight',
-                   t.squeeze(0))
+        if k == CLIP_POS[0]:
+            yield HF_VISION + CLIP_POS[1], t.squeeze(0)
             return
-        rules = _VISION_RULES
-        prefix = HF_VISION
+        new = rename(k, CLIP_VISION_NAMES)
+        new = None if new is None else HF_VISION + new
     elif key.startswith(LM):
-        k, rules, prefix = key[len(LM):], _LM_RULES, ''
+        new = rename(key[len(LM):], LLAVA_HF_LM_NAMES)
     else:
         raise KeyError(f'Unknown OpenMMLab LLaVA key {key!r}.')
-    for pattern, repl in rules:
-        if re.match(pattern, k):
-            new = prefix + re.sub(pattern, repl, k)
-            break
-    else:
+    if new is None:
         raise KeyError(f'No llava-hf name for {key!r}.')
     if new.endswith(('embed_tokens.weight', 'lm_head.weight')):
         t = torch.cat([t, t.new_zeros(vocab - t.shape[0], t.shape[1])])

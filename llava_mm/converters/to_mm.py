@@ -11,8 +11,10 @@ from typing import Callable, Dict, Iterator, Optional, Tuple
 
 import torch
 
-LM = 'model.lang_encoder.'
-VISION = 'model.vision_tower.'
+from llava_mm.constants import LM_PREFIX as LM
+from llava_mm.constants import VISION_PREFIX as VISION
+from .key_maps import (CLIP_CLS, CLIP_POS, CLIP_VISION_NAMES, HF_RENAMED,
+                       LLAVA_HF_LM_NAMES, rename)
 
 
 def iter_checkpoint_dir(src: str) -> Iterator[Tuple[str, Callable]]:
@@ -54,25 +56,18 @@ def clip_vision_key(key: str) -> Optional[str]:
         str | None: The OpenMMLab key, or None for a tensor LLaVA does not
         use (``post_layernorm``, ``position_ids``).
     """
-    rules = [
-        (r'^embeddings\.class_embedding$', 'cls_token'),
-        (r'^embeddings\.patch_embedding\.', 'patch_embed.projection.'),
-        (r'^embeddings\.position_embedding\.weight$', 'pos_embed'),
-        (r'^pre_layrnorm\.', 'pre_norm.'),
-        (r'^encoder\.layers\.(\d+)\.layer_norm1\.', r'layers.\1.ln1.'),
-        (r'^encoder\.layers\.(\d+)\.layer_norm2\.', r'layers.\1.ln2.'),
-        (r'^encoder\.layers\.(\d+)\.self_attn\.out_proj\.',
-         r'layers.\1.attn.proj.'),
-        (r'^encoder\.layers\.(\d+)\.self_attn\.([qkv])_proj\.',
-         r'layers.\1.attn.\2_proj.'),
-        (r'^encoder\.layers\.(\d+)\.mlp\.fc1\.', r'layers.\1.ffn.layers.0.0.'),
-        (r'^encoder\.layers\.(\d+)\.mlp\.fc2\.', r'layers.\1.ffn.layers.1.'),
-    ]
     if key.startswith('post_layernorm') or key.endswith('position_ids'):
         return None
-    for pattern, repl in rules:
-        if re.match(pattern, key):
-            return re.sub(pattern, repl, key)
+    for mm_name, hf_name in (CLIP_CLS, CLIP_POS):
+        if key == hf_name:
+            return mm_name
+    # q/k/v stay apart here; convert_clip_vision fuses them into attn.qkv.
+    qkv = r'^encoder\.layers\.(\d+)\.self_attn\.([qkv])_proj\.'
+    if re.match(qkv, key):
+        return re.sub(qkv, r'layers.\1.attn.\2_proj.', key)
+    new = rename(key, CLIP_VISION_NAMES, reverse=True)
+    if new is not None:
+        return new
     raise KeyError(f'Unknown CLIP vision key {key!r}.')
 
 
@@ -112,19 +107,6 @@ def convert_clip_vision(items: Iterator[Tuple[str, Callable]],
         out[f'layers.{layer}.attn.qkv.{kind}'] = torch.cat(
             [parts['q'], parts['k'], parts['v']])
     return out
-
-
-# transformers' LLaVA: both the on-disk names and the names of >= 4.52.
-_HF_LM = [
-    (r'^(model\.)?language_model\.model\.', LM + 'model.'),
-    (r'^model\.language_model\.', LM + 'model.'),
-    (r'^language_model\.lm_head\.', LM + 'lm_head.'),
-    (r'^lm_head\.', LM + 'lm_head.'),
-    (r'^(model\.)?multi_modal_projector\.linear_1\.',
-     LM + 'model.mm_projector.0.'),
-    (r'^(model\.)?multi_modal_projector\.linear_2\.',
-     LM + 'model.mm_projector.2.'),
-]
 
 
 def convert_llava_hf(src: str,
@@ -169,12 +151,11 @@ def convert_llava_hf(src: str,
     for key, load in items:
         if key.startswith(vision_prefix):
             continue
-        for pattern, repl in _HF_LM:
-            if re.match(pattern, key):
-                new = re.sub(pattern, repl, key)
-                break
-        else:
+        on_disk = rename(key, HF_RENAMED) or key
+        new = rename(on_disk, LLAVA_HF_LM_NAMES, reverse=True)
+        if new is None:
             raise KeyError(f'Unknown key {key!r} in {src}.')
+        new = LM + new
         t = load()
         if new.endswith(('embed_tokens.weight', 'lm_head.weight')):
             t = t[:vocab_size].clone()

@@ -4,12 +4,11 @@ from typing import List
 
 from mmengine.dataset import BaseDataset
 
+from llava_mm.constants import IMAGE_TOKEN
 from llava_mm.registry import DATASETS
 from .coco_utils import (ImagePrefixMixin, NonEmptyMixin, describe,
                          drop_missing_images, image_id_of, load_json,
                          require_keys)
-
-IMAGE_TOKEN = '<image>'
 
 
 def _strip_image_token(text: str) -> str:

@@ -1,11 +1,8 @@
 """Text transforms for training data."""
 from mmcv.transforms import BaseTransform
 
+from llava_mm.constants import VQA_SHORT_ANSWER_SUFFIX
 from llava_mm.registry import TRANSFORMS
-
-# What LLaVA-1.5's VQA prompt puts after the question (``vqa_prompt_tmpl``).
-VQA_SHORT_ANSWER_SUFFIX = (
-    '\nAnswer the question using a single word or phrase.')
 
 
 @TRANSFORMS.register_module()

@@ -25,18 +25,32 @@ from .builders import _causal_lm  # noqa: F401  (registers the builders)
 from .data_preprocessor import build_data_preprocessor
 from llava_mm.generation.kv_cache import (CACHE_KWARG, PreallocatedCache,
                                           prefill_each)
-from .prompting import IMAGE_TOKEN, IMAGE_TOKEN_INDEX, PromptMixin
-from .sequence import IGNORE_INDEX, build_multimodal_batch
-DEFAULT_CAPTION_PROMPT = (
-    'Provide a one-sentence caption for the provided image.')
-# A later user turn of a conversation (the official LLaVA-1.5 separators: a
-# space after the system prompt and after each question, </s> after answers).
-DEFAULT_TURN_TMPL = 'USER: {question} ASSISTANT:'
+from llava_mm.constants import (CAPTION_PROMPT, IGNORE_INDEX, IMAGE_TOKEN,
+                                IMAGE_TOKEN_INDEX, V15_TURN_TMPL)
+from .prompting import PromptMixin
+from .sequence import build_multimodal_batch
 
 
 def build_projector(in_dims: int, out_dims: int, depth: int) -> nn.Module:
-    """LLaVA's projector: one Linear (v1) or Linear-(GELU-Linear)*(d-1)."""
+    """LLaVA's projector: one Linear (v1) or Linear-(GELU-Linear)*(d-1).
+
+    Args:
+        in_dims (int): Vision feature width (``mm_hidden_size``).
+        out_dims (int): Language model width.
+        depth (int): Number of Linear layers; 0 is the identity, which
+            needs ``in_dims == out_dims``.
+
+    Returns:
+        nn.Module: The projector.
+    """
+    if depth < 0:
+        raise ValueError(f'mm_proj_depth must be >= 0, got {depth}.')
     if depth == 0:
+        if in_dims != out_dims:
+            raise ValueError(
+                f'mm_proj_depth=0 (no projector) needs mm_hidden_size '
+                f'({in_dims}) equal to the language model width '
+                f'({out_dims}); use mm_proj_depth >= 1.')
         return nn.Identity()
     if depth == 1:
         return nn.Linear(in_dims, out_dims)
@@ -117,8 +131,8 @@ class Llava(PromptMixin, BaseModel):
                  mm_vision_select_layer: int = -2,
                  mm_proj_depth: int = 1,
                  generation_cfg: Optional[dict] = None,
-                 caption_prompt: str = DEFAULT_CAPTION_PROMPT,
-                 turn_tmpl: str = DEFAULT_TURN_TMPL,
+                 caption_prompt: str = CAPTION_PROMPT,
+                 turn_tmpl: str = V15_TURN_TMPL,
                  freeze_vision: bool = True,
                  freeze_projector: bool = False,
                  freeze_lm: bool = False,
@@ -158,11 +172,8 @@ class Llava(PromptMixin, BaseModel):
         if extra:
             self.tokenizer.add_tokens(extra, special_tokens=True)
 
-        vision_encoder = dict(vision_encoder)
-        n_layers = self._num_vision_layers(vision_encoder,
-                                           mm_vision_select_layer)
-        vision_encoder['num_layers_to_build'] = n_layers
-        vision_tower = MODELS.build(vision_encoder)
+        vision_tower = MODELS.build(
+            dict(vision_encoder, select_layer=mm_vision_select_layer))
 
         lang_encoder = dict(lang_encoder)
         lang_encoder.setdefault('load_pretrained', load_lang_pretrained)
@@ -178,18 +189,6 @@ class Llava(PromptMixin, BaseModel):
                                     mm_proj_depth)
         self.model = LlavaModules(vision_tower, lm, projector)
         self.set_trainable(freeze_vision, freeze_projector, freeze_lm)
-
-    @staticmethod
-    def _num_vision_layers(cfg: dict, select_layer: int) -> int:
-        arch = cfg.get('arch', 'l')
-        total = (MODELS.get(cfg.get('type', 'VisionTransformer')).arch_zoo[
-            arch] if isinstance(arch, str) else arch)['num_layers']
-        # hidden_states has total + 1 entries: the embedding, then each block.
-        n = select_layer if select_layer >= 0 else total + 1 + select_layer
-        if not 0 <= n <= total:
-            raise ValueError(f'mm_vision_select_layer={select_layer} is out '
-                             f'of range for a {total}-layer vision tower.')
-        return n
 
     def set_trainable(self, freeze_vision: bool, freeze_projector: bool,
                       freeze_lm: bool) -> None:
@@ -232,8 +231,8 @@ class Llava(PromptMixin, BaseModel):
         with torch.set_grad_enabled(torch.is_grad_enabled()
                                     and not self.freeze_vision):
             feats = tower(images.to(dtype))[:, 1:]  # (B, N, C_vis)
-        proj_dtype = next(self.projector.parameters()).dtype
-        return self.projector(feats.to(proj_dtype))
+        lm_dtype = self.lang_encoder.get_input_embeddings().weight.dtype
+        return self.projector(feats.to(lm_dtype))
 
     # --------------------------------------------------------------- forward
     def forward(self,
@@ -411,12 +410,3 @@ class Llava(PromptMixin, BaseModel):
     def extra_repr(self) -> str:
         return (f'task={self.task!r}, '
                 f'mm_vision_select_layer={self.mm_vision_select_layer}')
-
-
-def num_params(model: nn.Module) -> int:
-    """Number of parameters (for the model table)."""
-    return sum(p.numel() for p in model.parameters())
-
-
-__all__ = ['Llava', 'LlavaModules', 'build_projector', 'IMAGE_TOKEN_INDEX',
-           'num_params']

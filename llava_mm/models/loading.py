@@ -14,9 +14,9 @@ import torch
 from mmengine.logging import print_log
 from torch import nn
 
-from .builders import unavailable
+from llava_mm.constants import VISION_PREFIX
+from llava_mm.utils.errors import unavailable
 
-VISION_PREFIX = 'model.vision_tower.'
 # Keys a released vision file may hold that LLaVA never uses: the final norm
 # (ln1, applied after the last block) and a classification head.
 _UNUSED_VISION = re.compile(r'^(ln1\.|head\.|pre_logits|proj$)')

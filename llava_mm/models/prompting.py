@@ -10,10 +10,7 @@ from typing import List, Optional
 
 from mmpretrain.structures import DataSample
 
-from .sequence import IGNORE_INDEX
-
-IMAGE_TOKEN = '<image>'
-IMAGE_TOKEN_INDEX = -200  # placeholder id, as in the official LLaVA
+from llava_mm.constants import IGNORE_INDEX, IMAGE_TOKEN, IMAGE_TOKEN_INDEX
 
 
 def check_question(question: str, allow_empty: bool = False) -> None:

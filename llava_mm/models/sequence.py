@@ -4,7 +4,7 @@ from typing import Dict, List, Optional
 import torch
 from torch import nn
 
-IGNORE_INDEX = -100
+from llava_mm.constants import IGNORE_INDEX
 
 
 def build_multimodal_batch(embed: nn.Embedding,

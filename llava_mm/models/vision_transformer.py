@@ -116,9 +116,11 @@ class VisionTransformer(nn.Module):
         norm_cfg (dict): ``dict(type='LN', eps=...)``.
         layer_cfgs (dict): ``dict(act_cfg=dict(type='QuickGELU'))``.
         out_type (str): Must be ``'raw'`` (all tokens, CLS first).
-        num_layers_to_build (int, optional): Build and run only the first
-            ``n`` blocks. :class:`Llava` sets it from
-            ``mm_vision_select_layer``. Defaults to all blocks.
+        select_layer (int, optional): Which hidden state the tower returns,
+            as LLaVA's ``mm_vision_select_layer`` counts them: index into
+            ``(embedding, block 1, ..., block L)``, negative from the end
+            (``-2``: the penultimate block). Only the blocks up to it are
+            built and run. Defaults to None: all blocks.
         pretrained (str, optional): Path or URL of a vision checkpoint. It is
             read by the checkpoint loader, not at build time.
         init_cfg (dict, optional): Accepted for config compatibility; use
@@ -141,7 +143,7 @@ class VisionTransformer(nn.Module):
                  norm_cfg: Optional[dict] = None,
                  layer_cfgs: Optional[dict] = None,
                  out_type: str = 'raw',
-                 num_layers_to_build: Optional[int] = None,
+                 select_layer: Optional[int] = None,
                  pretrained: Optional[str] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__()
@@ -173,11 +175,7 @@ class VisionTransformer(nn.Module):
         self.patch_size = patch_size
         self.pretrained = pretrained
         self.num_patches = (img_size // patch_size)**2
-        n_build = self.num_layers if num_layers_to_build is None \
-            else num_layers_to_build
-        if not 0 <= n_build <= self.num_layers:
-            raise ValueError(f'num_layers_to_build={n_build} is outside '
-                             f'[0, {self.num_layers}].')
+        n_build = self.blocks_for(select_layer)
 
         self.cls_token = nn.Parameter(torch.zeros(1, 1, C))
         self.pos_embed = nn.Parameter(torch.zeros(1, 1 + self.num_patches, C))
@@ -189,6 +187,26 @@ class VisionTransformer(nn.Module):
                                     norm_cfg.get('eps', 1e-5), act)
             for _ in range(n_build)
         ])
+
+    def blocks_for(self, select_layer: Optional[int]) -> int:
+        """How many blocks produce the hidden state ``select_layer``.
+
+        Args:
+            select_layer (int, optional): See the class docstring.
+
+        Returns:
+            int: The number of blocks to build and run.
+        """
+        if select_layer is None:
+            return self.num_layers
+        # The hidden states are the embedding, then one per block.
+        n = select_layer if select_layer >= 0 \
+            else self.num_layers + 1 + select_layer
+        if not 0 <= n <= self.num_layers:
+            raise ValueError(
+                f'mm_vision_select_layer={select_layer} is out of range for '
+                f'a {self.num_layers}-layer vision tower.')
+        return n
 
     def init_weights(self) -> None:
         """Random init for training from scratch (CLIP-like scales)."""

@@ -1,12 +1,13 @@
 """Train a small byte-level BPE tokenizer (offline models and tests)."""
 from typing import Iterable, Optional
 
-from llava_mm.constants import V15_SYSTEM
+from llava_mm.constants import (CAPTION_PROMPT, V15_SYSTEM,
+                                VQA_SHORT_ANSWER_SUFFIX)
 
 DEFAULT_CORPUS = [
     V15_SYSTEM,
-    'USER: ASSISTANT: Provide a one-sentence caption for the provided image.',
-    'Answer the question using a single word or phrase.',
+    'USER: ASSISTANT: ' + CAPTION_PROMPT,
+    VQA_SHORT_ANSWER_SUFFIX.strip(),
     'What is in the image? How many objects are there? Is there a red '
     'circle? What colour is the square on the left? yes no one two three',
     'a photo of a cat and a dog sitting on a blanket next to a window.',

@@ -8,6 +8,7 @@ import argparse
 import torch
 
 from llava_mm.converters.to_mm import convert_llava_hf
+from llava_mm.utils.dtypes import to_torch_dtype
 
 
 def main() -> None:
@@ -22,8 +23,7 @@ def main() -> None:
     args = parser.parse_args()
     state = convert_llava_hf(args.src, args.vocab_size)
     if args.dtype:
-        dtype = {'fp16': torch.float16, 'bf16': torch.bfloat16,
-                 'fp32': torch.float32}[args.dtype]
+        dtype = to_torch_dtype(args.dtype)
         for k, v in state.items():
             if v.is_floating_point():
                 state[k] = v.to(dtype)

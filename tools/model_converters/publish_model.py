@@ -16,7 +16,8 @@ import os.path as osp
 
 import torch
 
-from llava_mm.apis.inference import to_dtype
+from llava_mm.constants import LM_PREFIX
+from llava_mm.utils.dtypes import to_torch_dtype
 from llava_mm.models.loading import read_state_dict
 
 
@@ -48,10 +49,10 @@ def publish(src: str, dst: str, dtype: str = 'fp32',
     """
     if not dst.endswith('.pth'):
         raise ValueError(f'The output name must end in .pth, got {dst!r}.')
-    cast = to_dtype(dtype)
+    cast = to_torch_dtype(dtype)
     state = {k: (v.to(cast) if v.is_floating_point() else v).contiguous()
              for k, v in read_state_dict(src).items()}
-    if not any(k.startswith('model.lang_encoder.') for k in state):
+    if not any(k.startswith(LM_PREFIX) for k in state):
         raise KeyError(f'{src} holds no model.lang_encoder.* keys; it is not '
                        'a LLaVA checkpoint in the OpenMMLab layout.')
     os.makedirs(osp.dirname(osp.abspath(dst)), exist_ok=True)

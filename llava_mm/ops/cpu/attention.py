@@ -1,15 +1,14 @@
 """SDPA, except for the decode steps on CPU: plain matmul attention there.
 
 A decode step attends with one query per sequence to the whole KV cache.
-On CPU, torch's SDPA (its flash kernel, with or without a mask) read a bf16
-cache at ~5 GB/s there, while two matmuls and a softmax read it at ~25 GB/s
-(8 x 12 heads x 640 positions x 128: 7.1 ms against 2.7 ms per layer on the
-machine of docs/benchmark.md). So ``'llava_mm_sdpa'``, registered here with
-transformers' ``AttentionInterface``, is transformers' own SDPA attention
-with one exception: a single-query step on CPU outside training runs
-transformers' eager formula (scores in the model's dtype, softmax in
-float32). Prompt passes, training and GPUs run SDPA unchanged, and the
-masks are SDPA's.
+On CPU, torch's SDPA (its flash kernel, with or without a mask) reads a
+bf16 cache several times more slowly than two matmuls and a softmax do
+(docs/benchmark.md has the measurement). So ``'llava_mm_sdpa'``,
+registered here with transformers' ``AttentionInterface``, is
+transformers' own SDPA attention with one exception: a single-query step
+on CPU outside training runs transformers' eager formula (scores in the
+model's dtype, softmax in float32). Prompt passes, training and GPUs run
+SDPA unchanged, and the masks are SDPA's.
 """
 from typing import Optional, Tuple
 
@@ -44,8 +43,7 @@ def decode_attention(module: nn.Module, query: torch.Tensor,
     # The preallocated cache hands out views of a longer buffer; torch's CPU
     # batched matmul copies such strided batches itself, the keys with a
     # slow transposing copy. A plain copy first is cheaper and gives the
-    # same result (decode steps of the benchmark's small model, 620 cached
-    # positions: batch 8 0.104 s against 0.132 s, batch 1 30 against 34 ms).
+    # same result (docs/benchmark.md).
     key = repeat_kv(key, module.num_key_value_groups).contiguous()
     value = repeat_kv(value, module.num_key_value_groups).contiguous()
     scores = torch.matmul(query, key.transpose(2, 3)) * scaling  # (B,H,1,S)

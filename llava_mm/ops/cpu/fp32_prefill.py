@@ -1,8 +1,8 @@
 """bf16 weights on CPUs without bf16 matrix units: prompt pass in fp32.
 
 On x86 CPUs without AVX512-BF16/AMX, torch's bf16 matmul and attention
-fall back to slow kernels (here ~6x slower than fp32 for a prompt-sized
-matmul), while a 7B model only fits in 24 GiB in bf16. For the
+fall back to kernels much slower than fp32 for a prompt-sized matmul
+(docs/benchmark.md), while a 7B model only fits in 24 GiB in bf16. For the
 prompt/image pass (many tokens per matmul) it is faster to run each block
 with fp32 activations: a ``Linear`` up-casts its weight just for its own
 call (so at most one fp32 matrix exists at a time), the block's output is

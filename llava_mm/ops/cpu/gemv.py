@@ -2,19 +2,19 @@
 
 A decode step multiplies 1-8 token vectors by every weight matrix of the
 language model, so its speed is how fast the weights stream from memory.
-On the AVX512-BF16 CPU of docs/benchmark.md, torch's bf16 ``F.linear`` on
-one token read a 7B layer's weights at 15-27 GB/s with 2 threads (two hosts),
-while the memory delivers ~39 GB/s. ``csrc/bf16_gemv.cpp`` reads each
+On AVX512-BF16 CPUs torch's bf16 ``F.linear`` on one token reads the
+weights well below the memory's bandwidth (docs/benchmark.md).
+``csrc/bf16_gemv.cpp`` reads each
 weight once with AVX512-BF16 dot products (float32 sums, rounded to bf16
 like torch's).
 
-It is compiled on first use with torch's C++ extension builder (g++, ~40 s,
+It is compiled on first use with torch's C++ extension builder (g++,
 cached under ``TORCH_EXTENSIONS_DIR``) and only on CPUs with the
 ``avx512_bf16`` flag. :func:`use_bf16_gemv` makes a model's ``nn.Linear``
 layers use it for inputs of at most ``MAX_ROWS`` (2) rows: batch-1 decode
 steps. Prompt passes and batched decoding keep torch's kernels. Results
-equal torch's up to the summation order: 99.95-100 % of the bf16 outputs
-are bit-equal, the rest differ in the last bit.
+equal torch's up to the summation order (a few outputs differ in the last
+bit).
 """
 import os.path as osp
 from typing import Optional
@@ -23,9 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-# Above 2 rows torch's kernel was faster on the machine of docs/benchmark.md
-# (11008x4096 bf16, 2 threads: 42 vs 27-29 GB/s at 1-2 rows, 15-27 vs 26 at
-# 3-6 rows).
+# Above this many rows torch's kernel was as fast (docs/benchmark.md).
 MAX_ROWS = 2
 _SRC = osp.join(osp.dirname(osp.abspath(__file__)), 'csrc', 'bf16_gemv.cpp')
 _ext = None

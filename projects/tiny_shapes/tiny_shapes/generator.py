@@ -31,8 +31,10 @@ from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
+from llava_mm.constants import CAPTION_PROMPT
+from llava_mm.constants import VQA_SHORT_ANSWER_SUFFIX as VQA_SUFFIX
 from .scene import (BASE_SIZE, COLOURS, GRID, KINDS, SIZES,  # noqa: F401
-                           Shape, demo_scene, render_scene, sample_scene)
+                    Shape, demo_scene, render_scene, sample_scene)
 
 NUMBER_WORDS = {1: 'one', 2: 'two', 3: 'three'}
 # Question families (the templates below), in the order they are tried.
@@ -47,8 +49,6 @@ FAMILIES = {
     'count_kind': r'How many \w+ are there\?',
     'presence': r'Is there a \w+ \w+\?',
 }
-VQA_SUFFIX = '\nAnswer the question using a single word or phrase.'
-CAPTION_PROMPT = 'Provide a one-sentence caption for the provided image.'
 
 
 def _join(names: List[str]) -> str:

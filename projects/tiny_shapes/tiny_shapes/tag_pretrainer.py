@@ -21,7 +21,6 @@ from torch import nn
 
 from llava_mm.registry import MODELS
 from llava_mm.models.data_preprocessor import build_data_preprocessor
-from llava_mm.models.llava import Llava
 
 
 @MODELS.register_module()
@@ -55,11 +54,9 @@ class CaptionTagPretrainer(BaseModel):
         self.tags = list(tags)
         self._patterns = [re.compile(r'\b' + re.escape(t) + r'\b')
                           for t in self.tags]
-        vision_encoder = dict(vision_encoder)
-        vision_encoder['num_layers_to_build'] = Llava._num_vision_layers(
-            vision_encoder, mm_vision_select_layer)
         self.model = nn.Module()
-        self.model.vision_tower = MODELS.build(vision_encoder)
+        self.model.vision_tower = MODELS.build(
+            dict(vision_encoder, select_layer=mm_vision_select_layer))
         self.head = nn.Linear(self.model.vision_tower.embed_dims,
                               len(self.tags))
 

@@ -15,6 +15,7 @@ from typing import Dict, Optional
 import torch
 from mmengine.config import Config
 
+from llava_mm.constants import VISION_PREFIX
 from llava_mm.registry import MODELS
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
@@ -123,7 +124,7 @@ def checkpoint_shapes(cfg: Config) -> Dict[str, torch.Size]:
         tower = MODELS.build(copy.deepcopy(cfg.model.vision_encoder))
     shapes = {k: v.shape for k, v in model.state_dict().items()}
     for k, v in tower.state_dict().items():
-        shapes.setdefault('model.vision_tower.' + k, v.shape)
+        shapes.setdefault(VISION_PREFIX + k, v.shape)
     return shapes
 
 

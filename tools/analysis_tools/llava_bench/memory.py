@@ -176,10 +176,11 @@ def child(impl: str, config: str, checkpoint: str, dtype: str,
     from mmengine.config import Config
 
     from llava_mm import init_model
+    from llava_mm.utils.dtypes import to_torch_dtype
     from .timing import StepTimer, hf_generate, make_requests, ours_generate
     cfg = Config.fromfile(config)
     images, prompts = make_requests(1, cfg.model.vision_encoder.img_size)
-    torch_dtype = {'bf16': torch.bfloat16, 'fp32': torch.float32}[dtype]
+    torch_dtype = to_torch_dtype(dtype)
     report = dict(impl=impl, dtype=dtype, rss_base=rss_bytes())
     start = time.perf_counter()
     if impl == 'ours':

@@ -10,8 +10,11 @@ import torch
 
 from .checkpoints import (benchmark_config, make_tokenizer,
                           write_random_checkpoint)
-from llava_mm.ops.cpu.gemv import cpu_has_avx512_bf16, use_bf16_gemv
+from llava_mm.constants import LM_PREFIX
 from llava_mm.converters.to_llava_hf import export_llava_hf
+from llava_mm.ops.cpu import (cpu_has_avx512_bf16, native_bf16_matmul,
+                              use_bf16_gemv)
+from llava_mm.utils.dtypes import to_torch_dtype
 from .memory import (drop_page_cache, measure_load, memory_read_gbps,
                      read_seconds)
 from .timing import (hf_generate, make_requests, ours_generate, time_latency,
@@ -31,8 +34,7 @@ def machine_info() -> dict:
                if line.startswith('MemTotal'))
     return dict(cpu=cpu,
                 cpu_capability=torch.backends.cpu.get_cpu_capability(),
-                native_bf16_matmul=bool(
-                    torch.ops.mkldnn._is_mkldnn_bf16_supported()),
+                native_bf16_matmul=native_bf16_matmul(),
                 cores=os.cpu_count(), threads=torch.get_num_threads(),
                 mem_total_gib=round(mem / 2**30, 1),
                 python=platform.python_version(), torch=torch.__version__,
@@ -63,15 +65,11 @@ def prepare(preset: str, work_dir: str, dtype: str, hf: bool = True,
     cfg.dump(cfg_path)
     ckpt = osp.join(work_dir, f'llava-{preset}_random_{dtype}.pth')
     if not osp.isfile(ckpt):
-        write_random_checkpoint(cfg, ckpt, dtype=_dtype(dtype))
+        write_random_checkpoint(cfg, ckpt, dtype=to_torch_dtype(dtype))
     hf_dir = osp.join(work_dir, f'llava-{preset}_random_{dtype}_hf')
     if hf and not osp.isfile(osp.join(hf_dir, 'config.json')):
         export_llava_hf(cfg, ckpt, hf_dir)
     return cfg, cfg_path, ckpt, hf_dir
-
-
-def _dtype(name: str) -> torch.dtype:
-    return {'bf16': torch.bfloat16, 'fp32': torch.float32}[name]
 
 
 def _ratio(a: Optional[float], b: Optional[float]) -> Optional[float]:
@@ -139,7 +137,7 @@ def side_by_side(preset: str, work_dir: str, dtype: str, new_tokens: int,
     if gemv:
         use_bf16_gemv(ours)
     hf = LlavaForConditionalGeneration.from_pretrained(
-        hf_dir, dtype=_dtype(dtype)).eval()
+        hf_dir, dtype=to_torch_dtype(dtype)).eval()
     images, prompts = make_requests(num_requests,
                                     cfg.model.vision_encoder.img_size)
     fns = dict(
@@ -279,7 +277,7 @@ def load_check(work_dir: str, new_tokens: int,
     from .checkpoints import checkpoint_shapes
     step_bytes = sum(
         s.numel() * 2 for k, s in checkpoint_shapes(cfg).items()
-        if k.startswith('model.lang_encoder.') and 'embed_tokens' not in k
+        if k.startswith(LM_PREFIX) and 'embed_tokens' not in k
         and 'mm_projector' not in k)
     bound = bw * GB / step_bytes
     res['ratios'] = dict(

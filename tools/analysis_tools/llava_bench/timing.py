@@ -14,7 +14,7 @@ import torch
 from mmpretrain.structures import DataSample
 from transformers import LogitsProcessor, LogitsProcessorList
 
-from llava_mm.models import IMAGE_TOKEN_INDEX
+from llava_mm.constants import IMAGE_TOKEN_INDEX
 
 # Short-caption instructions of different lengths (the first is LLaVA-1.5's).
 CAPTION_PROMPTS = [
