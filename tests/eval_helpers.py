@@ -35,14 +35,15 @@ def make_images(img_dir: str, ids: Sequence[int], name_fmt: str) -> None:
         Image.fromarray(img).save(osp.join(img_dir, name_fmt.format(image_id)))
 
 
-def make_caption_set(root: str, ids: Sequence[int] = (1, 2, 3, 5, 8)
-                     ) -> dict:
-    """Images, a Karpathy-format list and a COCO-format GT file."""
+def make_caption_set(root: str, ids: Sequence[int] = (1, 2, 3, 5, 8),
+                     animal: str = 'cats') -> dict:
+    """Images, a Karpathy-format list and a COCO-format GT file (``animal``
+    in the captions: another word gives another data set, same ids)."""
     make_images(osp.join(root, 'val2014'), ids,
                 'COCO_val2014_{:012d}.jpg')
     os.makedirs(osp.join(root, 'annotations'), exist_ok=True)
-    refs = {i: [f'a photo of {i} cats on a blanket',
-                f'a dog sitting next to {i} windows'] for i in ids}
+    refs = {i: [f'a photo of {i} {animal} on a blanket',
+                f'a dog sitting next to {i} windows {animal}'] for i in ids}
     karpathy = [dict(image=f'val2014/COCO_val2014_{i:012d}.jpg',
                      caption=refs[i], image_id=i) for i in ids]
     gt = dict(images=[dict(id=i) for i in ids],

@@ -216,6 +216,7 @@ def test_resume_refuses_other_weights_dtype_and_a_live_run(vqa, tmp_path):
 
 def test_caption_single_process(tmp_path, tokenizer_dir, monkeypatch):
     data = make_caption_set(str(tmp_path / 'data'))
+    other_root = str(tmp_path / 'other')
     ckpt = str(tmp_path / 'tiny_caption.pth')
     model_cfg = make_checkpoint(ckpt, tokenizer_dir, 'caption')
     config = write_config(
@@ -238,6 +239,29 @@ def test_caption_single_process(tmp_path, tokenizer_dir, monkeypatch):
     assert 'Epoch(test) [2/2]' in log  # 5 images, batches of 3
     if 'SPICE' not in metrics:
         assert log.count('SPICE skipped') == 1
+
+    # Another copy of the data with the same image ids: moving only the
+    # dataset is refused before any generation; --data-root moves the
+    # ground truth too; --prompt keeps its spaces.
+    other = make_caption_set(str(tmp_path / 'other'), animal='horses')
+    with pytest.raises(ValueError, match='share no caption'):
+        run_test_main(config, ckpt, str(tmp_path / 'half_moved'),
+                      cfg_options=[
+                          f'test_dataloader.dataset.data_root={other_root}',
+                          f'test_dataloader.dataset.ann_file='
+                          f'{other["ann_file"]}'])
+    assert not glob.glob(str(tmp_path / 'half_moved' / 'predictions*'))
+    prompt = 'Describe   the picture in a few words.'
+    moved = run_test_main(config, ckpt, str(tmp_path / 'moved'),
+                          '--data-root', other_root, '--prompt', prompt)
+    dumped = Config.fromfile(osp.join(tmp_path, 'moved',
+                                      'tiny_caption.py'))
+    assert dumped.test_evaluator.ann_file == other['gt_file']
+    assert dumped.test_dataloader.dataset.ann_file == other['ann_file']
+    header = json.loads(open(osp.join(
+        tmp_path, 'moved', 'predictions_rank0.jsonl')).readline())
+    assert header['header']['generation']['caption_prompt'] == prompt
+    assert set(moved) == set(metrics)
 
     # Without Java the run stops before the model is even loaded.
     monkeypatch.setenv('PATH', str(tmp_path))

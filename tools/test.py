@@ -2,7 +2,8 @@
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE]
         [--cfg-options k=v ...] [--launcher none|pytorch|slurm] [--resume]
-        [--dtype fp32|fp16|bf16]
+        [--dtype fp32|fp16|bf16] [--data-root DIR] [--prompt TEXT]
+        [--prompt-tmpl TEXT]
 
 Predictions are appended to ``<work_dir>/predictions_rank<R>.jsonl`` while
 the run goes; ``--resume`` continues an interrupted run from them.
@@ -15,10 +16,12 @@ import os.path as osp
 import torch
 import torch.distributed as dist
 from mmengine.config import Config, DictAction
+from mmengine.logging import print_log
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
 from llava_mm.apis import init_model
+from llava_mm.engine.eval_config import apply_data_root, apply_prompts
 from llava_mm.engine.test_loop import OUT_FORMATS
 from llava_mm.registry import EVALUATOR
 
@@ -53,6 +56,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         '--dtype', choices=['fp32', 'fp16', 'bf16'], default=None,
         help="parameter dtype (default: the checkpoint's own)")
+    add_data_and_prompt_args(parser)
     parser.add_argument(
         '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none', help='job launcher')
@@ -62,6 +66,38 @@ def parse_args(argv=None) -> argparse.Namespace:
     if args.launcher != 'none' and 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
+
+
+def add_data_and_prompt_args(parser: argparse.ArgumentParser) -> None:
+    """``--data-root``, ``--prompt`` and ``--prompt-tmpl``.
+
+    Args:
+        parser (argparse.ArgumentParser): The parser to extend.
+    """
+    parser.add_argument(
+        '--data-root', help='root of the test data: moves the dataset and '
+        "the evaluator's ground-truth files (paths under the config's "
+        'data_root) together')
+    parser.add_argument(
+        '--prompt', help='caption instruction (model.caption_prompt), '
+        'spaces kept (--cfg-options deletes them)')
+    parser.add_argument(
+        '--prompt-tmpl', help='whole prompt template (model.prompt_tmpl) '
+        'with <image> and, for VQA, {question}; \\n is a newline')
+
+
+def apply_data_and_prompt_args(cfg: Config,
+                               args: argparse.Namespace) -> None:
+    """Apply ``--data-root`` and the prompt options to the config.
+
+    Args:
+        cfg (Config): The config; changed in place.
+        args (argparse.Namespace): From :func:`parse_args`.
+    """
+    if args.data_root is not None:
+        for line in apply_data_root(cfg, args.data_root):
+            print_log(f'--data-root: {line}', logger='current')
+    apply_prompts(cfg, args.prompt, args.prompt_tmpl)
 
 
 def local_device(launcher: str) -> str:
@@ -121,6 +157,7 @@ def setup_cfg(args: argparse.Namespace) -> Config:
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
+    apply_data_and_prompt_args(cfg, args)
     cfg.launcher = args.launcher
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir

@@ -153,6 +153,11 @@ class ResumableTestLoop(TestLoop):
         self.runner.model.eval()
         self.dataset = self.dataloader.dataset
         rank, world_size = get_dist_info()
+        for metric in self.evaluator.metrics:
+            # Ground truth of another copy of the data fails here, before
+            # any generation.
+            if hasattr(metric, 'check_dataset'):
+                metric.check_dataset(self.dataset)
         self.store = PredictionStore(self.runner.work_dir, rank,
                                      self._header())
         lock = self._lock_work_dir()

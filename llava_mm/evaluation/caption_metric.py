@@ -123,6 +123,47 @@ class COCOCaption(BaseMetric):
         self.spice = spice
         self.references = load_coco_captions(ann_file)
 
+    def check_dataset(self, dataset) -> None:
+        """Check, before any prediction, that the dataset's images and
+        captions are those of ``ann_file``.
+
+        Args:
+            dataset (BaseDataset): The test dataset (``image_id`` and, if
+                it has them, ``gt_caption`` per sample).
+
+        Raises:
+            ValueError: Image ids of the dataset are missing from
+                ``ann_file``, or most images share no caption with it (two
+                copies of a data set, e.g. another ``data_root``).
+        """
+        infos = [dataset.get_data_info(i) for i in range(len(dataset))]
+        ids = [int(info['image_id']) for info in infos]
+        missing = sorted(set(ids) - set(self.references))
+        if missing:
+            raise ValueError(
+                f'{len(missing)} of the {len(set(ids))} images of the test '
+                f'dataset are not in the caption metric\'s ann_file '
+                f'{self.ann_file} (first ids: {missing[:5]}): the dataset '
+                'and the ground truth do not belong together. Pass '
+                '--data-root to move both, or set test_evaluator.ann_file.')
+        with_refs = [info for info in infos if info.get('gt_caption')]
+        disjoint = [
+            int(info['image_id']) for info in with_refs
+            if not _caption_set(info['gt_caption']) & _caption_set(
+                self.references[int(info['image_id'])])]
+        if with_refs and 2 * len(disjoint) > len(with_refs):
+            raise ValueError(
+                f'{len(disjoint)} of {len(with_refs)} images of the test '
+                'dataset share no caption with the caption metric\'s '
+                f'ann_file {self.ann_file} (first ids: {disjoint[:5]}): '
+                'they are two different data sets with the same image ids. '
+                'Pass --data-root to move both, or set '
+                'test_evaluator.ann_file.')
+        if disjoint:
+            print_log(f'COCOCaption: {len(disjoint)} images share no caption '
+                      f'with {self.ann_file} (first ids: {disjoint[:5]}).',
+                      logger='current', level=logging.WARNING)
+
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         """Keep image id and caption of each sample.
 
@@ -193,6 +234,13 @@ class COCOCaption(BaseMetric):
                     'get_stanford_models` downloads them).',
                     logger='current', level=logging.WARNING)
         return metrics
+
+
+def _caption_set(captions) -> set:
+    """Captions compared loosely: lower case, single spaces."""
+    if isinstance(captions, str):
+        captions = [captions]
+    return {' '.join(c.lower().split()) for c in captions}
 
 
 def _one_line(text: str) -> str:

@@ -168,6 +168,32 @@ class ReportVQA(BaseMetric):
         self.file_path = file_path
         self.test_question_file = test_question_file
 
+    def check_dataset(self, dataset) -> None:
+        """Check, before any prediction, that the dataset's questions are
+        in ``test_question_file``.
+
+        Args:
+            dataset (BaseDataset): The test dataset.
+
+        Raises:
+            ValueError: Some question ids are not in the file.
+        """
+        if self.test_question_file is None:
+            return
+        with open(self.test_question_file, encoding='utf-8') as f:
+            known = {q['question_id'] for q in json.load(f)['questions']}
+        ids = [dataset.get_data_info(i)['question_id']
+               for i in range(len(dataset))]
+        missing = [qid for qid in ids if qid not in known]
+        if missing:
+            raise ValueError(
+                f'{len(missing)} of the {len(ids)} questions of the test '
+                f'dataset are not in test_question_file '
+                f'{self.test_question_file} (first ids: {missing[:5]}): '
+                'the dataset and that file do not belong together. Pass '
+                '--data-root to move both, or set '
+                'test_evaluator.test_question_file.')
+
     def set_work_dir(self, work_dir: str) -> None:
         """Put the file in the work dir unless ``file_path`` was given.
 
