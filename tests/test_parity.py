@@ -13,7 +13,7 @@ from PIL import Image
 
 from llava_mm import get_model
 from llava_mm.apis.inference import _test_pipeline
-from llava_mm.constants import IMAGE_TOKEN_INDEX
+from llava_mm.converters.to_llava_hf import llava_hf_input_ids
 from llava_mm.registry import MODELS
 from tiny import (tiny_llava_model_cfg, tiny_test_pipeline,
                               tiny_text_config)
@@ -83,18 +83,8 @@ def _batch(model, questions):
 
 def _hf_inputs(model, data_samples, pad_id=0):
     """The same prompts as llava-hf input ids: <image> expanded, left pad."""
-    seqs = []
-    for s in data_samples:
-        ids = model.tokenize_prompt(model.format_prompt(s.question))
-        cut = ids.index(IMAGE_TOKEN_INDEX)
-        seqs.append(ids[:cut] + [IMAGE_TOKEN_ID] * N_PATCHES + ids[cut + 1:])
-    L = max(map(len, seqs))
-    input_ids = torch.full((len(seqs), L), pad_id)
-    mask = torch.zeros(len(seqs), L, dtype=torch.long)
-    for i, s in enumerate(seqs):
-        input_ids[i, L - len(s):] = torch.tensor(s)
-        mask[i, L - len(s):] = 1
-    return input_ids, mask
+    return llava_hf_input_ids(model, [s.question for s in data_samples],
+                              N_PATCHES, IMAGE_TOKEN_ID, pad_id)
 
 
 QUESTIONS = ['Provide a one-sentence caption for the provided image.',

@@ -12,11 +12,12 @@ import json
 import os
 import os.path as osp
 import re
-from typing import Iterator, Tuple
+from typing import Iterator, Sequence, Tuple
 
 import torch
 from mmengine.config import Config
 
+from llava_mm.constants import IMAGE_TOKEN_INDEX
 from llava_mm.constants import LM_PREFIX as LM
 from llava_mm.constants import VISION_PREFIX as VISION
 from llava_mm.models.builders import lang_config
@@ -173,3 +174,32 @@ def export_llava_hf(cfg: Config, checkpoint: str, out_dir: str,
         json.dump(dict(metadata=dict(total_size=total),
                        weight_map=weight_map), f, indent=1)
     return out_dir
+
+
+def llava_hf_input_ids(ours, prompts: Sequence[str], n_patches: int,
+                       image_token_id: int,
+                       pad_id: int) -> Tuple[torch.Tensor, torch.Tensor]:
+    """The same prompts as llava-hf input ids (image token expanded).
+
+    Args:
+        ours (Llava): Tokenises exactly as our model does.
+        prompts (Sequence[str]): Questions.
+        n_patches (int): Image tokens per image.
+        image_token_id (int): llava-hf's ``<image>`` id.
+        pad_id (int): Padding id (left padding).
+
+    Returns:
+        tuple: ``input_ids`` and ``attention_mask``, (B, L).
+    """
+    seqs = []
+    for p in prompts:
+        ids = ours.tokenize_prompt(ours.format_prompt(p))
+        cut = ids.index(IMAGE_TOKEN_INDEX)
+        seqs.append(ids[:cut] + [image_token_id] * n_patches + ids[cut + 1:])
+    L = max(map(len, seqs))
+    input_ids = torch.full((len(seqs), L), pad_id)
+    mask = torch.zeros(len(seqs), L, dtype=torch.long)
+    for i, s in enumerate(seqs):
+        input_ids[i, L - len(s):] = torch.tensor(s)
+        mask[i, L - len(s):] = 1
+    return input_ids, mask

@@ -14,7 +14,7 @@ import torch
 from mmpretrain.structures import DataSample
 from transformers import LogitsProcessor, LogitsProcessorList
 
-from llava_mm.constants import IMAGE_TOKEN_INDEX
+from llava_mm.converters.to_llava_hf import llava_hf_input_ids
 
 # Short-caption instructions of different lengths (the first is LLaVA-1.5's).
 CAPTION_PROMPTS = [
@@ -87,34 +87,6 @@ def ours_generate(model, images: torch.Tensor, prompts: Sequence[str],
     return model.generate(images, samples, **greedy_cfg(new_tokens, timer))
 
 
-def hf_inputs(ours, prompts: Sequence[str], n_patches: int,
-              image_token_id: int, pad_id: int):
-    """The same prompts as llava-hf input ids (image token expanded).
-
-    Args:
-        ours (Llava): Tokenises exactly as our model does.
-        prompts (Sequence[str]): Questions.
-        n_patches (int): Image tokens per image.
-        image_token_id (int): llava-hf's ``<image>`` id.
-        pad_id (int): Padding id (left padding).
-
-    Returns:
-        tuple: ``input_ids`` and ``attention_mask``, (B, L).
-    """
-    seqs = []
-    for p in prompts:
-        ids = ours.tokenize_prompt(ours.format_prompt(p))
-        cut = ids.index(IMAGE_TOKEN_INDEX)
-        seqs.append(ids[:cut] + [image_token_id] * n_patches + ids[cut + 1:])
-    L = max(map(len, seqs))
-    input_ids = torch.full((len(seqs), L), pad_id)
-    mask = torch.zeros(len(seqs), L, dtype=torch.long)
-    for i, s in enumerate(seqs):
-        input_ids[i, L - len(s):] = torch.tensor(s)
-        mask[i, L - len(s):] = 1
-    return input_ids, mask
-
-
 def hf_generate(hf, ours, images: torch.Tensor, prompts: Sequence[str],
                 new_tokens: int, timer: StepTimer) -> torch.Tensor:
     """transformers' LLaVA, fed as a llava-hf user would (left padding).
@@ -134,8 +106,8 @@ def hf_generate(hf, ours, images: torch.Tensor, prompts: Sequence[str],
     text_vocab = cfg.image_token_id
     n_patches = (cfg.vision_config.image_size //
                  cfg.vision_config.patch_size)**2
-    input_ids, mask = hf_inputs(ours, prompts, n_patches, text_vocab,
-                                cfg.pad_token_id)
+    input_ids, mask = llava_hf_input_ids(ours, prompts, n_patches, text_vocab,
+                                         cfg.pad_token_id)
     tok = ours.tokenizer
     out = hf.generate(
         input_ids=input_ids, attention_mask=mask, pixel_values=images,
