@@ -1,9 +1,11 @@
 """llava_mm: LLaVA v1/v1.5 for the OpenMMLab world."""
 from . import datasets, models  # noqa: F401  (register modules)
-from .apis import get_model, inference_model, init_model, list_models
+from .apis import (ImageCaptionInferencer, VisualQuestionAnsweringInferencer,
+                   get_model, inference_model, init_model, list_models)
 from .version import __version__
 
 __all__ = [
-    '__version__', 'get_model', 'inference_model', 'init_model',
-    'list_models'
+    '__version__', 'ImageCaptionInferencer',
+    'VisualQuestionAnsweringInferencer', 'get_model', 'inference_model',
+    'init_model', 'list_models'
 ]

@@ -12,6 +12,7 @@ from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import EVALUATOR as MMENGINE_EVALUATOR
 from mmengine.registry import FUNCTIONS as MMENGINE_FUNCTIONS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
+from mmengine.registry import INFERENCERS as MMENGINE_INFERENCERS
 from mmengine.registry import LOG_PROCESSORS as MMENGINE_LOG_PROCESSORS
 from mmengine.registry import LOOPS as MMENGINE_LOOPS
 from mmengine.registry import METRICS as MMENGINE_METRICS
@@ -33,7 +34,7 @@ __all__ = [
     'OPTIM_WRAPPERS', 'OPTIM_WRAPPER_CONSTRUCTORS', 'PARAM_SCHEDULERS',
     'DATASETS', 'DATA_SAMPLERS', 'TRANSFORMS', 'MODELS', 'MODEL_WRAPPERS',
     'TOKENIZER', 'METRICS', 'EVALUATOR', 'VISUALIZERS', 'VISBACKENDS',
-    'FUNCTIONS'
+    'FUNCTIONS', 'INFERENCERS'
 ]
 
 _MODELS = ['llava_mm.models']
@@ -41,6 +42,8 @@ _DATA = ['llava_mm.datasets']
 
 _ENGINE = ['llava_mm.engine']
 _EVALUATION = ['llava_mm.evaluation']
+_APIS = ['llava_mm.apis']
+_VISUALIZATION = ['llava_mm.visualization']
 
 RUNNERS = Registry('runner', parent=MMENGINE_RUNNERS, scope='llava_mm')
 LOOPS = Registry(
@@ -86,6 +89,11 @@ EVALUATOR = Registry(
     locations=_EVALUATION)
 
 VISUALIZERS = Registry(
-    'visualizer', parent=MMENGINE_VISUALIZERS, scope='llava_mm')
+    'visualizer', parent=MMENGINE_VISUALIZERS, scope='llava_mm',
+    locations=_VISUALIZATION)
 VISBACKENDS = Registry(
     'vis_backend', parent=MMENGINE_VISBACKENDS, scope='llava_mm')
+
+INFERENCERS = Registry(
+    'inferencer', parent=MMENGINE_INFERENCERS, scope='llava_mm',
+    locations=_APIS)

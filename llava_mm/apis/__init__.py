@@ -1,4 +1,11 @@
+from .base_inferencer import LlavaInferencer
+from .image_caption import ImageCaptionInferencer
 from .inference import get_model, inference_model, init_model
 from .model_index import list_models
+from .vqa import VisualQuestionAnsweringInferencer
 
-__all__ = ['get_model', 'inference_model', 'init_model', 'list_models']
+__all__ = [
+    'ImageCaptionInferencer', 'LlavaInferencer',
+    'VisualQuestionAnsweringInferencer', 'get_model', 'inference_model',
+    'init_model', 'list_models'
+]

@@ -1,14 +1,12 @@
 """The user API: ``get_model``, ``init_model``, ``inference_model``."""
 import copy
-from typing import Optional, Union
+import os.path as osp
+from typing import List, Optional, Union
 
-import numpy as np
 import torch
 from mmengine.config import Config
-from mmengine.dataset import Compose, pseudo_collate
-from PIL import Image
 
-from llava_mm.registry import MODELS, TRANSFORMS
+from llava_mm.registry import MODELS
 from llava_mm.utils.dtypes import to_torch_dtype
 from .model_index import is_config_path, model_entry
 
@@ -101,51 +99,84 @@ def get_model(model: Union[str, Config],
                       **kwargs)
 
 
-def _test_pipeline(cfg: Config) -> Compose:
-    if 'test_pipeline' in cfg:
-        pipeline = cfg.test_pipeline
-    else:
-        pipeline = cfg.test_dataloader.dataset.pipeline
-    return Compose([TRANSFORMS.build(t) for t in copy.deepcopy(pipeline)])
+# The inferencer of the last model inference_model built by name: a second
+# call with the same name and settings reuses it instead of loading again.
+_LAST_BUILT: dict = {}
 
 
-def inference_model(model: Union[str, torch.nn.Module],
-                    image: Union[str, np.ndarray, Image.Image],
-                    prompt_or_question: Optional[str] = None,
+def _inferencer_for(model: Union[str, Config, torch.nn.Module],
+                    device: Optional[str],
+                    dtype: Union[str, torch.dtype, None]):
+    """The caption or VQA inferencer of ``model`` (cached for names)."""
+    from .image_caption import ImageCaptionInferencer
+    from .vqa import VisualQuestionAnsweringInferencer
+
+    def wrap(built: torch.nn.Module):
+        cls = VisualQuestionAnsweringInferencer if built.task == 'vqa' \
+            else ImageCaptionInferencer
+        return cls(built)
+
+    if isinstance(model, torch.nn.Module):
+        return wrap(model)
+    if not isinstance(model, str):
+        return wrap(get_model(model, device=device, dtype=dtype))
+    key = (model, device, str(dtype))
+    if _LAST_BUILT.get('key') != key:
+        _LAST_BUILT.clear()  # drop the previous model before loading
+        inferencer = wrap(get_model(model, device=device, dtype=dtype))
+        _LAST_BUILT.update(key=key, inferencer=inferencer)
+    return _LAST_BUILT['inferencer']
+
+
+def inference_model(model: Union[str, Config, torch.nn.Module],
+                    image_or_images,
+                    prompt_or_question: Union[str, List[str], None] = None,
                     device: Optional[str] = None,
-                    **kwargs) -> dict:
-    """Caption an image or answer a question about it.
+                    dtype: Union[str, torch.dtype, None] = None,
+                    **kwargs) -> Union[dict, List[dict]]:
+    """Caption images or answer questions about them.
+
+    A shortcut to :class:`ImageCaptionInferencer` and
+    :class:`VisualQuestionAnsweringInferencer`. Called with a name or config
+    path, the model built last is kept: calling again with the same name,
+    ``device`` and ``dtype`` does not load it again.
 
     Args:
-        model (str | Llava): A model name/config path (weights are loaded)
-            or a built model.
-        image (str | np.ndarray | PIL.Image.Image): A path, an HxWx3 RGB
-            array or a PIL image (any mode; converted to RGB).
-        prompt_or_question (str, optional): The question for VQA; for a
-            caption model, a custom instruction replacing the default
-            caption prompt.
+        model (str | Config | Llava): A model name/config path (weights are
+            loaded) or a built model.
+        image_or_images: A path, an HxWx3 RGB array or a PIL image; a
+            directory or a list of these. VQA also takes
+            ``{'image': ..., 'question': ...}`` dicts.
+        prompt_or_question (str | list[str], optional): The question(s) for
+            VQA (one per image, one for all, or many about one image); for
+            a caption model, an instruction replacing the caption prompt.
         device (str, optional): Device when ``model`` is a name.
-        **kwargs: Generation overrides (``max_new_tokens``, ``num_beams``).
+        dtype (str | torch.dtype, optional): Dtype when ``model`` is a name.
+        **kwargs: ``batch_size``, ``show``, ``show_dir`` and generation
+            overrides (``max_new_tokens``, ``num_beams``) of the
+            inferencer's ``__call__``.
 
     Returns:
-        dict: ``{'pred_caption': str}`` for caption models,
-        ``{'question': str, 'pred_answer': str}`` for VQA models.
+        dict | list[dict]: ``{'pred_caption': str}`` for caption models,
+        ``{'question': str, 'pred_answer': str}`` for VQA models; a list
+        when several images or questions were given.
     """
-    if isinstance(model, str):
-        model = get_model(model, device=device)
-    if model.task == 'vqa' and not prompt_or_question:
-        raise ValueError('This is a VQA model: pass a question, e.g. '
-                         "inference_model(model, img, 'What is shown?').")
-    data = dict(img_path=image) if isinstance(image, str) else dict(img=image)
-    if prompt_or_question is not None:
-        data['question'] = prompt_or_question
-    packed = _test_pipeline(model.cfg)(data)
-    if prompt_or_question is not None:
-        packed['data_samples'].set_field(prompt_or_question, 'question',
-                                         field_type='metainfo')
-    batch = model.data_preprocessor(pseudo_collate([packed]), False)
-    sample = model.predict(batch['images'], batch['data_samples'],
-                           **kwargs)[0]
-    if model.task == 'caption':
-        return {'pred_caption': sample.pred_caption}
-    return {'question': prompt_or_question, 'pred_answer': sample.pred_answer}
+    inferencer = _inferencer_for(model, device, dtype)
+    many = isinstance(image_or_images, (list, tuple)) or isinstance(
+        prompt_or_question, (list, tuple)) or (
+            isinstance(image_or_images, str) and osp.isdir(image_or_images))
+    if inferencer.task == 'vqa':
+        has_dicts = isinstance(image_or_images, dict) or (
+            many and all(isinstance(x, dict) for x in image_or_images))
+        if not prompt_or_question and not has_dicts:
+            raise ValueError(
+                'This is a VQA model: pass a question, e.g. '
+                "inference_model(model, img, 'What is shown?').")
+        results = inferencer(image_or_images, prompt_or_question, **kwargs)
+    else:
+        if isinstance(prompt_or_question, (list, tuple)):
+            raise ValueError('A caption model takes one prompt for all '
+                             'images, not a list.')
+        results = inferencer(image_or_images, prompt=prompt_or_question,
+                             **kwargs)
+    return results if many else results[0]

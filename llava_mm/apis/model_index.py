@@ -44,22 +44,52 @@ def load_model_index() -> Dict[str, dict]:
     return models
 
 
-def list_models(pattern: Optional[str] = None) -> List[str]:
-    """Names of the models in the index.
+def _matches(name: str, pattern: str) -> bool:
+    """Shell-style match; a pattern without wildcards matches substrings."""
+    if not any(c in pattern for c in '*?['):
+        pattern = f'*{pattern}*'
+    return fnmatch.fnmatch(name, pattern)
+
+
+def model_tasks(entry: dict) -> List[str]:
+    """The tasks of an index entry's ``Results`` (``'Image Caption'``,
+    ``'Visual Question Answering'``)."""
+    return [r['Task'] for r in entry.get('Results') or []]
+
+
+def list_models(pattern: Optional[str] = None,
+                exclude_patterns: Optional[List[str]] = None,
+                task: Optional[str] = None) -> List[str]:
+    """Names of the models in the index (mmpretrain's arguments).
 
     Args:
         pattern (str, optional): Shell-style filter, e.g. ``'*vqa'``;
             ``'llava'`` alone matches names containing it.
+        exclude_patterns (list[str], optional): Drop names matching any of
+            these (same pattern rules).
+        task (str, optional): Only models evaluated on this task:
+            ``'Image Caption'`` or ``'Visual Question Answering'``.
 
     Returns:
         list[str]: Sorted names.
     """
-    names = sorted(load_model_index())
-    if pattern is None:
-        return names
-    if not any(c in pattern for c in '*?['):
-        pattern = f'*{pattern}*'
-    return [n for n in names if fnmatch.fnmatch(n, pattern)]
+    index = load_model_index()
+    if isinstance(exclude_patterns, str):
+        exclude_patterns = [exclude_patterns]
+    if task is not None:
+        known = sorted({t for e in index.values() for t in model_tasks(e)})
+        if task not in known:
+            raise ValueError(f'Unknown task {task!r}; the index has {known}.')
+    names = []
+    for name in sorted(index):
+        if pattern is not None and not _matches(name, pattern):
+            continue
+        if any(_matches(name, p) for p in exclude_patterns or ()):
+            continue
+        if task is not None and task not in model_tasks(index[name]):
+            continue
+        names.append(name)
+    return names
 
 
 def model_entry(name: str) -> dict:

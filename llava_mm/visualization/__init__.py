@@ -1,0 +1,3 @@
+from .visualizer import LlavaVisualizer
+
+__all__ = ['LlavaVisualizer']
