@@ -12,7 +12,7 @@ from mmpretrain.structures import DataSample
 from PIL import Image
 
 from llava_mm import get_model
-from llava_mm.apis.inference import _test_pipeline
+from llava_mm.apis.base_inferencer import build_test_pipeline
 from llava_mm.converters.to_llava_hf import llava_hf_input_ids
 from llava_mm.registry import MODELS
 from tiny import (tiny_llava_model_cfg, tiny_test_pipeline,
@@ -71,7 +71,7 @@ def hf_and_ours(tmp_path_factory, tokenizer_dir):
 def _batch(model, questions):
     rng = np.random.default_rng(0)
     sizes = [(40, 30), (25, 50)]
-    pipeline = _test_pipeline(model.cfg)
+    pipeline = build_test_pipeline(model.cfg)
     packed = []
     for (h, w), q in zip(sizes, questions):
         img = Image.fromarray(rng.integers(0, 255, (h, w, 3), np.uint8))

@@ -1,22 +1,51 @@
-"""Caption an image, or ask a question about it, from the command line.
+"""Caption images, or ask questions about them, from the command line.
 
-    python tools/inference.py IMAGE MODEL [--prompt TEXT] [--checkpoint PATH]
+    python tools/inference.py IMAGE [IMAGE ...] MODEL [--prompt TEXT]
+        [--batch-size N] [--show-dir DIR] [--out results.jsonl]
+    python tools/inference.py MODEL --questions questions.jsonl [...]
 
-MODEL is a name from `list_models()` or a config file.
+IMAGE is a file, a directory (its image files) or a quoted glob such as
+'data/*.jpg'. MODEL is a name from `list_models()` or a config file (with
+--checkpoint). A VQA model takes its question from --prompt (the same for
+every image) or from a JSONL file of {"image": ..., "question": ...} lines
+(relative image paths are relative to that file). Each result is printed as
+one JSON line with its image.
 """
 import argparse
+import glob
 import json
+import os.path as osp
+import sys
+from typing import List, Tuple
 
-from llava_mm import get_model, inference_model
+from llava_mm.apis import get_model
+from llava_mm.apis.base_inferencer import list_image_dir
+from llava_mm.apis.inference import get_inferencer
+from llava_mm.apis.model_index import is_config_path
+
+GLOB_CHARS = '*?['
 
 
-def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument('image', help='image file')
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument('inputs', nargs='*', metavar='IMAGE',
+                        help='image files, directories or quoted globs')
     parser.add_argument('model', help='model name or config file')
     parser.add_argument('--prompt', default=None,
                         help='question (VQA models) or a custom caption '
-                        'instruction')
+                        'instruction, for every image')
+    parser.add_argument('--questions', metavar='FILE.jsonl', default=None,
+                        help='VQA: one {"image": ..., "question": ...} per '
+                        'line')
+    parser.add_argument('--batch-size', type=int, default=1,
+                        help='images per forward pass (default 1)')
+    parser.add_argument('--show-dir', default=None,
+                        help='save each image with its caption or answer '
+                        'drawn on it here')
+    parser.add_argument('--out', default=None, metavar='FILE.jsonl',
+                        help='also write the results to this JSON-lines '
+                        'file')
     parser.add_argument('--checkpoint', default=None,
                         help='checkpoint path/URL (default: the model '
                         "index's weights; required for a config file)")
@@ -25,18 +54,104 @@ def parse_args() -> argparse.Namespace:
                         choices=['fp32', 'fp16', 'bf16'])
     parser.add_argument('--max-new-tokens', type=int, default=None)
     parser.add_argument('--num-beams', type=int, default=None)
-    return parser.parse_args()
+    args = parser.parse_args(argv)
+    if args.batch_size < 1:
+        parser.error(f'--batch-size {args.batch_size}: use 1 or more.')
+    if args.questions is not None and (args.inputs or args.prompt):
+        parser.error('--questions names the images and questions itself; '
+                     'leave out IMAGE arguments and --prompt.')
+    if args.questions is None and not args.inputs:
+        parser.error('give image files, directories or globs (or, for a '
+                     'VQA model, --questions FILE.jsonl).')
+    if is_config_path(args.model) and args.checkpoint is None:
+        parser.error(f'{args.model} is a config file: add --checkpoint PATH '
+                     '(or give a model name from list_models()).')
+    return args
 
 
-def main() -> None:
-    args = parse_args()
+def expand_images(inputs: List[str]) -> List[str]:
+    """Files as given, directories' image files, globs' matches (sorted)."""
+    images = []
+    for arg in inputs:
+        if osp.isdir(arg):
+            images += list_image_dir(arg)
+        elif any(c in arg for c in GLOB_CHARS) and not osp.exists(arg):
+            matches = sorted(p for p in glob.glob(arg) if osp.isfile(p))
+            if not matches:
+                raise SystemExit(f'error: no files match {arg!r}.')
+            images += matches
+        else:
+            images.append(arg)
+    return images
+
+
+def read_questions(path: str) -> List[Tuple[str, str, str]]:
+    """(image as written, image path, question) of a JSONL file's lines.
+
+    Relative image paths are relative to the file's directory.
+    """
+    if not osp.isfile(path):
+        raise SystemExit(f'error: --questions {path}: no such file.')
+    root = osp.dirname(osp.abspath(path))
+    entries = []
+    with open(path, encoding='utf-8') as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise SystemExit(f'error: {path} line {n} is not JSON '
+                                 f'({e.msg}).') from e
+            if not (isinstance(entry, dict)
+                    and isinstance(entry.get('image'), str)
+                    and isinstance(entry.get('question'), str)):
+                raise SystemExit(
+                    f'error: {path} line {n}: expected {{"image": "<path>", '
+                    f'"question": "<text>"}}, got {line.strip()[:80]}')
+            entries.append((entry['image'], osp.join(root, entry['image']),
+                          entry['question']))
+    if not entries:
+        raise SystemExit(f'error: --questions {path} has no questions.')
+    return entries
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
     model = get_model(args.model, pretrained=args.checkpoint or True,
                       device=args.device, dtype=args.dtype)
+    vqa = model.task == 'vqa'
+    if args.questions is not None and not vqa:
+        raise SystemExit(f'error: {args.model} is a caption model; '
+                         '--questions is for VQA models (use --prompt for a '
+                         'custom caption instruction).')
+    if vqa and args.questions is None and not args.prompt:
+        raise SystemExit(f"error: {args.model} is a VQA model: ask with "
+                         "--prompt 'What is in the image?' or --questions "
+                         'FILE.jsonl.')
     gen = {k: v for k, v in dict(max_new_tokens=args.max_new_tokens,
                                  num_beams=args.num_beams).items()
            if v is not None}
-    result = inference_model(model, args.image, args.prompt, **gen)
-    print(json.dumps(result, ensure_ascii=False))
+    inferencer = get_inferencer(model)
+    call = dict(batch_size=args.batch_size, show_dir=args.show_dir, **gen)
+    if args.questions is not None:
+        entries = read_questions(args.questions)
+        images = [given for given, _, _ in entries]
+        results = inferencer(
+            [dict(image=path, question=q) for _, path, q in entries], **call)
+    else:
+        images = expand_images(args.inputs)
+        if vqa:
+            results = inferencer(images, [args.prompt] * len(images), **call)
+        else:
+            results = inferencer(images, prompt=args.prompt, **call)
+    lines = [json.dumps(dict(image=image, **result), ensure_ascii=False)
+             for image, result in zip(images, results)]
+    print('\n'.join(lines))
+    if args.out is not None:
+        with open(args.out, 'w', encoding='utf-8') as f:
+            f.write(''.join(line + '\n' for line in lines))
+        print(f'Wrote {len(lines)} results to {args.out}', file=sys.stderr)
 
 
 if __name__ == '__main__':

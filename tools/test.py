@@ -3,7 +3,7 @@
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE]
         [--cfg-options k=v ...] [--launcher none|pytorch|slurm] [--resume]
         [--dtype fp32|fp16|bf16] [--data-root DIR] [--prompt TEXT]
-        [--prompt-tmpl TEXT]
+        [--prompt-tmpl TEXT] [--show-dir DIR [--show-interval N]]
 
 Predictions are appended to ``<work_dir>/predictions_rank<R>.jsonl`` while
 the run goes; ``--resume`` continues an interrupted run from them.
@@ -57,6 +57,12 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--dtype', choices=['fp32', 'fp16', 'bf16'], default=None,
         help="parameter dtype (default: the checkpoint's own)")
     add_data_and_prompt_args(parser)
+    parser.add_argument(
+        '--show-dir', help='draw predictions next to their ground truth '
+        'and save the pictures in this directory')
+    parser.add_argument(
+        '--show-interval', type=int, default=1, help='with --show-dir, '
+        'draw every N-th sample (dataset indices 0, N, 2N, ...)')
     parser.add_argument(
         '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none', help='job launcher')
@@ -183,6 +189,14 @@ def setup_cfg(args: argparse.Namespace) -> Config:
     if args.out is not None:
         test_cfg['out'] = args.out
     cfg.test_cfg = test_cfg
+    if args.show_dir is not None:
+        if args.show_interval < 1:
+            raise ValueError(f'--show-interval {args.show_interval}: use a '
+                             'positive number.')
+        cfg.default_hooks = dict(
+            cfg.get('default_hooks') or {},
+            visualization=dict(type='VisualizationHook', out_dir=args.show_dir,
+                               interval=args.show_interval))
     # Each rank runs its own model copy; DDP is for training.
     if cfg.get('model_wrapper_cfg') is None:
         cfg.model_wrapper_cfg = dict(type='llava_mm.InferenceWrapper')

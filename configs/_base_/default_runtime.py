@@ -17,7 +17,9 @@ env_cfg = dict(
 )
 
 vis_backends = [dict(type='LocalVisBackend')]
-visualizer = dict(type='Visualizer', vis_backends=vis_backends)
+# mmpretrain's UniversalVisualizer plus captions/answers with ground truth
+# (tools/test.py --show-dir).
+visualizer = dict(type='LlavaVisualizer', vis_backends=vis_backends)
 
 log_level = 'INFO'
 load_from = None

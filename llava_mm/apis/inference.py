@@ -104,26 +104,36 @@ def get_model(model: Union[str, Config],
 _LAST_BUILT: dict = {}
 
 
+def get_inferencer(model: torch.nn.Module):
+    """The inferencer of a built model's task.
+
+    Args:
+        model (Llava): A model from :func:`get_model`/:func:`init_model`.
+
+    Returns:
+        ImageCaptionInferencer | VisualQuestionAnsweringInferencer: For
+        ``model.task`` ``'caption'`` or ``'vqa'``.
+    """
+    from .image_caption import ImageCaptionInferencer
+    from .vqa import VisualQuestionAnsweringInferencer
+    cls = VisualQuestionAnsweringInferencer if model.task == 'vqa' else \
+        ImageCaptionInferencer
+    return cls(model)
+
+
 def _inferencer_for(model: Union[str, Config, torch.nn.Module],
                     device: Optional[str],
                     dtype: Union[str, torch.dtype, None]):
-    """The caption or VQA inferencer of ``model`` (cached for names)."""
-    from .image_caption import ImageCaptionInferencer
-    from .vqa import VisualQuestionAnsweringInferencer
-
-    def wrap(built: torch.nn.Module):
-        cls = VisualQuestionAnsweringInferencer if built.task == 'vqa' \
-            else ImageCaptionInferencer
-        return cls(built)
-
+    """The inferencer of ``model`` (the last one built by name is kept)."""
     if isinstance(model, torch.nn.Module):
-        return wrap(model)
+        return get_inferencer(model)
     if not isinstance(model, str):
-        return wrap(get_model(model, device=device, dtype=dtype))
+        return get_inferencer(get_model(model, device=device, dtype=dtype))
     key = (model, device, str(dtype))
     if _LAST_BUILT.get('key') != key:
         _LAST_BUILT.clear()  # drop the previous model before loading
-        inferencer = wrap(get_model(model, device=device, dtype=dtype))
+        inferencer = get_inferencer(
+            get_model(model, device=device, dtype=dtype))
         _LAST_BUILT.update(key=key, inferencer=inferencer)
     return _LAST_BUILT['inferencer']
 
