@@ -45,7 +45,8 @@ _EVALUATION = ['llava_mm.evaluation']
 _APIS = ['llava_mm.apis']
 _VISUALIZATION = ['llava_mm.visualization']
 
-RUNNERS = Registry('runner', parent=MMENGINE_RUNNERS, scope='llava_mm')
+RUNNERS = Registry(
+    'runner', parent=MMENGINE_RUNNERS, scope='llava_mm', locations=_ENGINE)
 LOOPS = Registry(
     'loop', parent=MMENGINE_LOOPS, scope='llava_mm', locations=_ENGINE)
 HOOKS = Registry(

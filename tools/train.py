@@ -19,10 +19,9 @@ import os.path as osp
 
 import torch
 from mmengine.config import Config, DictAction
-from mmengine.runner import Runner
 
 import llava_mm  # noqa: F401  (registers the modules)
-from llava_mm.models.loading import checkpoint_safe_globals
+from llava_mm.engine import LlavaRunner
 from llava_mm.registry import RUNNERS
 
 
@@ -90,18 +89,11 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
         if cfg.optim_wrapper.get('dtype') in (None, 'float16'):
             cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
 
-    if args.resume == 'auto':
-        cfg.resume = True
-        cfg.load_from = None
-    elif args.resume is not None:
-        if not osp.isfile(args.resume):
-            raise FileNotFoundError(f'--resume {args.resume}: no such '
-                                    'checkpoint file.')
-        cfg.resume = True
-        cfg.load_from = args.resume
-
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    # After --cfg-options: an explicit --resume PATH wins over load_from.
+    if args.resume is not None:
+        set_resume(cfg, args)
     loader = cfg.train_dataloader
     sampler_bs = (loader.get('sampler') or {}).get('batch_size')
     if sampler_bs is not None and sampler_bs != loader.get('batch_size'):
@@ -117,7 +109,8 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
             f'load_from={load_from!r} does not exist. Train the stage this '
             'config starts from first (see the comment at the top of the '
             'config), or pass --cfg-options load_from=None to start from '
-            'random weights.')
+            'random weights (to continue a run instead, use --resume '
+            '[PATH]).')
 
     if args.launcher != 'none' and not torch.cuda.is_available():
         # mmengine's init_dist calls torch.cuda.set_device for every launcher.
@@ -128,6 +121,34 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     return cfg
 
 
+def set_resume(cfg: Config, args: argparse.Namespace) -> None:
+    """Apply ``--resume`` (after ``--cfg-options``).
+
+    ``--resume PATH`` resumes from PATH whatever ``load_from`` says; a
+    ``--cfg-options load_from=OTHER`` naming another file is refused.
+    ``--resume`` alone resumes from the work dir's ``last_checkpoint``.
+
+    Args:
+        cfg (Config): The config, ``--cfg-options`` merged.
+        args (argparse.Namespace): Parsed arguments.
+    """
+    cfg.resume = True
+    if args.resume == 'auto':
+        cfg.load_from = None
+        return
+    if not osp.isfile(args.resume):
+        raise FileNotFoundError(f'--resume {args.resume}: no such '
+                                'checkpoint file.')
+    other = (args.cfg_options or {}).get('load_from')
+    if other not in (None, 'None', args.resume):
+        raise ValueError(
+            f'--resume {args.resume} and --cfg-options load_from={other} '
+            'name different files. --resume PATH continues that run '
+            '(weights, optimizer, iteration); load_from only loads weights '
+            'into a new run. Pass one of them.')
+    cfg.load_from = args.resume
+
+
 def build_runner(cfg: Config):
     """The Runner, or the runner named by ``cfg.runner_type``.
 
@@ -135,10 +156,12 @@ def build_runner(cfg: Config):
         cfg (Config): A training config.
 
     Returns:
-        mmengine.runner.Runner | mmengine.runner.FlexibleRunner: The runner.
+        LlavaRunner | mmengine.runner.FlexibleRunner: The runner
+        (:class:`~llava_mm.engine.LlavaRunner` reads checkpoints without
+        running code from them).
     """
     if 'runner_type' not in cfg:
-        return Runner.from_cfg(cfg)
+        return LlavaRunner.from_cfg(cfg)
     return RUNNERS.build(cfg)
 
 
@@ -146,11 +169,7 @@ def main(argv=None) -> None:
     """Entry point."""
     args = parse_args(argv)
     cfg = merge_args(Config.fromfile(args.config), args)
-    runner = build_runner(cfg)
-    # mmengine 0.10.7 calls torch.load with torch's default weights_only=True,
-    # which refuses its own checkpoints (message hub) when resuming.
-    with torch.serialization.safe_globals(checkpoint_safe_globals()):
-        runner.train()
+    build_runner(cfg).train()
 
 
 if __name__ == '__main__':

@@ -6,7 +6,8 @@ default_hooks = dict(
     # mmengine's LoggerHook, test metrics written by rank 0 only.
     logger=dict(type='RankZeroLoggerHook', interval=10),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=1),
+    # writes iter_N.pth.tmp, renames, then deletes old files (kill-safe)
+    checkpoint=dict(type='SafeCheckpointHook', interval=1),
     sampler_seed=dict(type='DistSamplerSeedHook'),
 )
 

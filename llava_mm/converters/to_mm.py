@@ -13,6 +13,7 @@ import torch
 
 from llava_mm.constants import LM_PREFIX as LM
 from llava_mm.constants import VISION_PREFIX as VISION
+from llava_mm.utils.safe_load import load_checkpoint_file, open_safetensors
 from .key_maps import (CLIP_CLS, CLIP_POS, CLIP_VISION_NAMES, HF_RENAMED,
                        LLAVA_HF_LM_NAMES, rename)
 
@@ -31,10 +32,9 @@ def iter_checkpoint_dir(src: str) -> Iterator[Tuple[str, Callable]]:
     """
     st = sorted(glob(osp.join(src, '*.safetensors')))
     if st:
-        from safetensors import safe_open
         for path in st:
             # Kept open: the loaders below read from it on demand.
-            f = safe_open(path, framework='pt')
+            f = open_safetensors(path)
             for k in f.keys():
                 yield k, (lambda f=f, k=k: f.get_tensor(k))
         return
@@ -43,8 +43,10 @@ def iter_checkpoint_dir(src: str) -> Iterator[Tuple[str, Callable]]:
         raise FileNotFoundError(
             f'No *.safetensors or pytorch_model*.bin files in {src}.')
     for path in bins:
-        sd = torch.load(path, map_location='cpu', mmap=True,
-                        weights_only=True)
+        sd = load_checkpoint_file(path)
+        if not isinstance(sd, dict):
+            raise ValueError(f'{path} holds a {type(sd).__name__}, not a '
+                             'state dict.')
         for k in list(sd):
             yield k, (lambda sd=sd, k=k: sd[k])
 
@@ -109,6 +111,30 @@ def convert_clip_vision(items: Iterator[Tuple[str, Callable]],
     return out
 
 
+def read_json(path: str) -> dict:
+    """Read a JSON object, with errors that name the file.
+
+    Args:
+        path (str): E.g. a model directory's ``config.json``.
+
+    Returns:
+        dict: The parsed object.
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'{path} not found: pass the directory of a '
+                                'saved model (with config.json).')
+    try:
+        with open(path, encoding='utf-8') as f:
+            config = json.load(f)
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f'{path} is not valid JSON ({e}). Download or '
+                         'save the model again.') from e
+    if not isinstance(config, dict):
+        raise ValueError(f'{path} holds a JSON {type(config).__name__}, not '
+                         'a config object.')
+    return config
+
+
 def convert_llava_hf(src: str,
                      vocab_size: Optional[int] = None
                      ) -> Dict[str, torch.Tensor]:
@@ -123,8 +149,7 @@ def convert_llava_hf(src: str,
     Returns:
         dict: OpenMMLab-layout state dict, vision tower included.
     """
-    with open(osp.join(src, 'config.json')) as f:
-        config = json.load(f)
+    config = read_json(osp.join(src, 'config.json'))
     if config.get('model_type') != 'llava':
         raise ValueError(f'{src}/config.json has model_type '
                          f'{config.get("model_type")!r}, expected "llava".')

@@ -1,10 +1,13 @@
+from .checkpoint_hook import SafeCheckpointHook
 from .logger_hook import RankZeroLoggerHook
 from .model_wrapper import InferenceWrapper
 from .predictions import PredictionStore
+from .runner import LlavaRunner
 from .test_loop import ResumableTestLoop
 from .visualization_hook import VisualizationHook
 
 __all__ = [
-    'InferenceWrapper', 'PredictionStore', 'RankZeroLoggerHook',
-    'ResumableTestLoop', 'VisualizationHook'
+    'InferenceWrapper', 'LlavaRunner', 'PredictionStore',
+    'RankZeroLoggerHook', 'ResumableTestLoop', 'SafeCheckpointHook',
+    'VisualizationHook'
 ]

@@ -1,9 +1,11 @@
 """Load OpenMMLab LLaVA checkpoints without a second copy in memory.
 
 The model is built on the meta device (no random init of 7B parameters),
-the checkpoint is opened with ``torch.load(mmap=True)`` and each tensor is
-cast to the requested dtype as it is assigned. A file whose keys or shapes do
-not match the config fails loudly, naming the first offending key.
+the checkpoint is opened with ``torch.load(mmap=True, weights_only=True)``
+(:mod:`llava_mm.utils.safe_load`: nothing in the file is run) and each
+tensor is cast to the requested dtype as it is assigned. A file whose keys
+or shapes do not match the config fails loudly, naming the first offending
+key.
 """
 import os
 import os.path as osp
@@ -16,6 +18,8 @@ from torch import nn
 
 from llava_mm.constants import VISION_PREFIX
 from llava_mm.utils.errors import unavailable
+from llava_mm.utils.safe_load import (load_checkpoint_file,
+                                      read_safetensors)
 
 # Keys a released vision file may hold that LLaVA never uses: the final norm
 # (ln1, applied after the last block) and a classification head.
@@ -50,28 +54,6 @@ def resolve_file(path_or_url: str, option: str) -> str:
     return path_or_url
 
 
-def checkpoint_safe_globals() -> list:
-    """What ``torch.load(weights_only=True)`` must accept in mmengine files.
-
-    A Runner checkpoint (``work_dirs/*/iter_*.pth``) also holds the message
-    hub: mmengine ``HistoryBuffer`` objects with numpy arrays and bound
-    methods (pickled through ``getattr``). Arbitrary classes and functions
-    stay refused.
-
-    Returns:
-        list: Globals for ``torch.serialization.safe_globals``.
-    """
-    import numpy as np
-    from mmengine.logging import HistoryBuffer
-    core = getattr(np, '_core', None) or np.core  # numpy 2 / numpy 1
-    dtypes = [type(np.dtype(t)) for t in (
-        np.float16, np.float32, np.float64, np.int8, np.int16, np.int32,
-        np.int64, np.uint8, np.bool_)]
-    return [HistoryBuffer, getattr, np.ndarray, np.dtype,
-            core.multiarray._reconstruct, core.multiarray.scalar,
-            *dtypes]
-
-
 def read_state_dict(path: str) -> Dict[str, torch.Tensor]:
     """Memory-map a ``.pth`` (or read a ``.safetensors``) state dict.
 
@@ -85,15 +67,8 @@ def read_state_dict(path: str) -> Dict[str, torch.Tensor]:
         dict: Name -> tensor (backed by the file where possible).
     """
     if path.endswith('.safetensors'):
-        from safetensors.torch import load_file
-        return load_file(path)
-    with torch.serialization.safe_globals(checkpoint_safe_globals()):
-        try:
-            ckpt = torch.load(path, map_location='cpu', mmap=True,
-                              weights_only=True)
-        except RuntimeError:
-            # Old (non-zip) serialisation cannot be mmap'd.
-            ckpt = torch.load(path, map_location='cpu', weights_only=True)
+        return read_safetensors(path)
+    ckpt = load_checkpoint_file(path)
     for key in ('state_dict', 'model', 'module'):
         if isinstance(ckpt, dict) and isinstance(ckpt.get(key), dict):
             ckpt = ckpt[key]

@@ -46,7 +46,7 @@ train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters)
 
 default_hooks = dict(
     logger=dict(interval=50),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=500,
+    checkpoint=dict(type='SafeCheckpointHook', by_epoch=False, interval=500,
                     max_keep_ckpts=1))
 log_processor = dict(by_epoch=False)
 randomness = dict(seed=0, deterministic=True)
