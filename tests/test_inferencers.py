@@ -211,6 +211,11 @@ def test_cli_vqa_questions_file(cli, images, tmp_path, vqa, monkeypatch,
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r.pop('image') for r in records] == rel  # as in the file
     assert records == vqa(images, QUESTIONS)
+    capsys.readouterr()
+    # One image: printed as inference_model returns it.
+    cli([DEMO, VQA, '--prompt', QUESTIONS[1], '--device', 'cpu'])
+    assert json.loads(capsys.readouterr().out) == {
+        'question': QUESTIONS[1], 'pred_answer': 'circle'}
 
     with pytest.raises(SystemExit, match='--prompt') as e:
         cli([DEMO, VQA, '--device', 'cpu'])

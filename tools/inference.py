@@ -8,8 +8,9 @@ IMAGE is a file, a directory (its image files) or a quoted glob such as
 'data/*.jpg'. MODEL is a name from `list_models()` or a config file (with
 --checkpoint). A VQA model takes its question from --prompt (the same for
 every image) or from a JSONL file of {"image": ..., "question": ...} lines
-(relative image paths are relative to that file). Each result is printed as
-one JSON line with its image.
+(relative image paths are relative to that file). Results are printed as
+JSON: for one image as `inference_model` returns it, for several one line
+per image with its path (as --out writes them).
 """
 import argparse
 import glob
@@ -147,7 +148,10 @@ def main(argv=None) -> None:
             results = inferencer(images, prompt=args.prompt, **call)
     lines = [json.dumps(dict(image=image, **result), ensure_ascii=False)
              for image, result in zip(images, results)]
-    print('\n'.join(lines))
+    if len(results) == 1:  # as inference_model returns it
+        print(json.dumps(results[0], ensure_ascii=False))
+    else:
+        print('\n'.join(lines))
     if args.out is not None:
         with open(args.out, 'w', encoding='utf-8') as f:
             f.write(''.join(line + '\n' for line in lines))
