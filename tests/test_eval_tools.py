@@ -38,6 +38,13 @@ def log_of(work_dir: str) -> str:
         return f.read()
 
 
+def predictions_of(records):
+    """The prediction fields of --out records (ids and ``pred_*``)."""
+    keys = ('index', 'image_id', 'question_id')
+    return [{k: v for k, v in r.items() if k in keys or k.startswith(
+        'pred_')} for r in records]
+
+
 def assert_each_once(records, n):
     indices = [r['index'] for r in records]
     assert sorted(indices) == list(range(n)), indices
@@ -145,11 +152,11 @@ def test_vqa_two_processes(vqa, scored, tmp_path):
     assert sorted(glob.glob(osp.join(work_dir, 'predictions_rank*'))) == [
         osp.join(work_dir, f'predictions_rank{r}.jsonl') for r in (0, 1)]
     assert_each_once(read_jsonl_records(work_dir), 7)
-    assert load_json(out) == vqa['preds']
+    assert predictions_of(load_json(out)) == predictions_of(vqa['preds'])
     assert_metrics(work_dir, scored)
 
 
-def test_vqa_interrupt_and_resume(vqa, scored, tmp_path):
+def test_vqa_interrupt_and_resume(vqa, scored, tmp_path, capfd):
     work_dir = str(tmp_path / 'resume')
     out = osp.join(work_dir, 'preds.json')
     assert run_test_main(vqa['config'], vqa['ckpt'], work_dir,
@@ -159,15 +166,35 @@ def test_vqa_interrupt_and_resume(vqa, scored, tmp_path):
     assert 'no metrics yet' in log_of(work_dir)
     assert not osp.exists(out)
 
+    capfd.readouterr()
     run_test_main(vqa['config'], vqa['ckpt'], work_dir, '--resume', '--out',
                   out)
+    # The console: a progress bar (2 batches), the metrics and the files;
+    # mmengine's environment, config and hook table only in the log.
+    console = capfd.readouterr()
+    console = console.out + console.err
+    assert 'Predicting' in console and '3/3 [' in console
+    for hidden in ('System environment', 'Config:', 'Hooks will be'):
+        assert hidden not in console and hidden in log_of(work_dir)
+    hooks = log_of(work_dir)
+    assert 'CheckpointHook' not in hooks[hooks.index('Hooks will be'):]
+    table = console[console.index('metric'):]
+    assert 'VQA/acc ' in table and out in table
+    assert osp.join(work_dir, 'predictions_rank0.jsonl') in table
+    # --out: question, annotators' answers, submitted answer, accuracy.
+    samples = load_json(out)
+    assert [s['question'] for s in samples] == [q[2] for q in VQA_QUESTIONS]
+    assert [s['accuracy'] for s in samples] == pytest.approx(
+        [ACCURACY[m] for m in MATCHES])
+    assert all(len(s['answers']) == 10 and s['submitted_answer'] ==
+               evalai_answer(s['pred_answer']) for s in samples)
     log = log_of(work_dir)
     assert '4 of 7 predictions restored' in log
     assert '3 to generate' in log and 'Epoch(test) [2/2]' in log
     records = read_jsonl_records(work_dir)
     assert records[:4] == first  # kept, not generated again
     assert_each_once(records, 7)
-    assert load_json(out) == vqa['preds']
+    assert predictions_of(samples) == predictions_of(vqa['preds'])
     assert_metrics(work_dir, scored)
 
     # Predictions of another model config are not mixed in.
@@ -177,7 +204,8 @@ def test_vqa_interrupt_and_resume(vqa, scored, tmp_path):
     assert len(read_jsonl_records(work_dir)) == 7
 
 
-def test_resume_refuses_other_weights_dtype_and_a_live_run(vqa, tmp_path):
+def test_resume_refuses_other_weights_dtype_and_a_live_run(vqa, tmp_path,
+                                                           capfd):
     """Half a run, then: other weights of the same size written to the same
     path, another dtype, a second run on the work dir; each is refused,
     naming what differs, and the stored predictions are kept."""
@@ -188,10 +216,12 @@ def test_resume_refuses_other_weights_dtype_and_a_live_run(vqa, tmp_path):
     run_test_main(vqa['config'], ckpt, work_dir,
                   cfg_options=['test_cfg.max_batches=1'])
     assert len(read_jsonl_records(work_dir)) == 2
+    capfd.readouterr()
     with pytest.raises(ValueError, match='different runtime') as e:
         run_test_main(vqa['config'], ckpt, work_dir, '--resume', '--dtype',
-                      'bf16')
+                      'bf16', '--verbose')
     assert "dtype: file 'float32', this run 'bfloat16'" in str(e.value)
+    assert 'Config:' in capfd.readouterr().out  # --verbose: all of it
 
     lock = WorkDirLock(work_dir)
     lock.acquire()
@@ -214,7 +244,8 @@ def test_resume_refuses_other_weights_dtype_and_a_live_run(vqa, tmp_path):
     assert not osp.exists(osp.join(work_dir, 'predictions.lock'))
 
 
-def test_caption_single_process(tmp_path, tokenizer_dir, monkeypatch):
+def test_caption_single_process(tmp_path, tokenizer_dir, monkeypatch,
+                                capfd):
     data = make_caption_set(str(tmp_path / 'data'))
     other_root = str(tmp_path / 'other')
     ckpt = str(tmp_path / 'tiny_caption.pth')
@@ -230,6 +261,11 @@ def test_caption_single_process(tmp_path, tokenizer_dir, monkeypatch):
                             cfg_options=['test_dataloader.batch_size=3'])
     preds = load_json(out)
     assert [p['image_id'] for p in preds] == sorted(data['refs'])
+    assert [p['references'] for p in preds] == [
+        data['refs'][i] for i in sorted(data['refs'])]
+    console = capfd.readouterr()
+    assert 'PTBTokenizer tokenized' not in console.out + console.err
+    assert 'PTBTokenizer tokenized' in log_of(work_dir)
     assert all(isinstance(p['pred_caption'], str) for p in preds)
     logged = metrics_of(work_dir)
     for key in ('Bleu_1', 'Bleu_4', 'METEOR', 'ROUGE_L', 'CIDEr'):

@@ -4,6 +4,7 @@
         [--cfg-options k=v ...] [--launcher none|pytorch|slurm] [--resume]
         [--dtype fp32|fp16|bf16] [--data-root DIR] [--prompt TEXT]
         [--prompt-tmpl TEXT] [--show-dir DIR [--show-interval N]]
+        [--verbose]
 
 Predictions are appended to ``<work_dir>/predictions_rank<R>.jsonl`` while
 the run goes; ``--resume`` continues an interrupted run from them.
@@ -18,10 +19,12 @@ import torch.distributed as dist
 from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 from mmengine.registry import init_default_scope
-from mmengine.runner import Runner
+from mmengine.dist import is_main_process
 
 from llava_mm.apis import init_model
 from llava_mm.engine.eval_config import apply_data_root, apply_prompts
+from llava_mm.engine.eval_runner import (EvalRunner, summary,
+                                         test_default_hooks)
 from llava_mm.engine.test_loop import OUT_FORMATS
 from llava_mm.registry import EVALUATOR
 
@@ -87,6 +90,10 @@ def add_data_and_prompt_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         '--prompt', help='caption instruction (model.caption_prompt), '
         'spaces kept (--cfg-options deletes them)')
+    parser.add_argument(
+        '--verbose', action='store_true', help="print mmengine's full "
+        'output (environment, config, hooks, per-batch lines) on the '
+        'console too; it always goes to the log file')
     parser.add_argument(
         '--prompt-tmpl', help='whole prompt template (model.prompt_tmpl) '
         'with <image> and, for VQA, {question}; \\n is a newline')
@@ -229,13 +236,14 @@ def main(argv=None) -> dict:
     # the Runner's load_from would skip it.
     model = init_model(cfg, args.checkpoint,
                        device=local_device(args.launcher), dtype=args.dtype)
-    runner = Runner(
+    runner = EvalRunner(
         model=model,
+        verbose=args.verbose,
         work_dir=cfg.work_dir,
         test_dataloader=cfg.test_dataloader,
         test_cfg=cfg.test_cfg,
         test_evaluator=evaluator,
-        default_hooks=cfg.get('default_hooks'),
+        default_hooks=test_default_hooks(cfg.get('default_hooks')),
         custom_hooks=cfg.get('custom_hooks'),
         launcher=cfg.launcher,
         env_cfg=cfg.get('env_cfg', dict(dist_cfg=dict(backend='nccl'))),
@@ -247,6 +255,8 @@ def main(argv=None) -> dict:
         experiment_name=cfg.get('experiment_name'),
         cfg=cfg)
     metrics = runner.test()
+    if is_main_process():
+        print(summary(runner, metrics, args.out), flush=True)
     if dist.is_available() and dist.is_initialized():
         # Leave together and stop the process group before exit: a rank that
         # exits while gloo's threads still run aborts ("terminate called

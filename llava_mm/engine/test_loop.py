@@ -8,13 +8,17 @@ batch across ranks. This loop instead
 * with ``resume=True`` reads every rank's file and generates only the
   missing samples; files of another dataset, model config or checkpoint are
   refused;
+* shows a progress bar with the ETA of this rank's share (rank 0);
 * shards the missing samples over the ranks without padding, and feeds the
   evaluator from the files, so each sample is scored exactly once and a
   resumed run scores exactly what an uninterrupted one does;
-* with ``out`` writes all predictions with their ids at the end.
+* with ``out`` writes all predictions at the end, each with its ids and
+  what the metrics log of it (question, ground truth, per-sample score),
+  like lmms-eval's ``--log_samples``.
 """
 import logging
 import os.path as osp
+import sys
 from typing import Dict, List, Optional, Sequence, Union
 
 import torch
@@ -26,6 +30,7 @@ from mmengine.logging import print_log
 from mmengine.runner import TestLoop
 from mmengine.runner.amp import autocast
 from torch.utils.data import DataLoader
+from tqdm import tqdm
 
 from llava_mm.registry import LOOPS
 from .predictions import (ID_KEYS, PredictionStore, checkpoint_fingerprint,
@@ -193,15 +198,22 @@ class ResumableTestLoop(TestLoop):
                       f'this rank); predictions go to {self.store.path}.',
                       logger='current')
         self.dataloader = self._loader(mine)
+        batch_size = self.dataloader.batch_size
+        todo = len(mine) if self.max_batches is None else min(
+            len(mine), self.max_batches * batch_size)
+        bar = tqdm(total=todo, desc='Predicting', unit='sample',
+                   file=sys.stderr, dynamic_ncols=True,
+                   disable=not is_main_process() or not todo)
         self.store.open()
         try:
-            batch_size = self.dataloader.batch_size
             for idx, data_batch in enumerate(self.dataloader):
                 if self.max_batches is not None and idx >= self.max_batches:
                     break
                 indices = mine[idx * batch_size:(idx + 1) * batch_size]
                 self.run_iter(idx, data_batch, indices)
+                bar.update(len(indices))
         finally:
+            bar.close()
             self.store.close()
         barrier()
         return self._evaluate(self.store.load_all(), rank, world_size)
@@ -292,10 +304,20 @@ class ResumableTestLoop(TestLoop):
                 data_batch=None)
         metrics = self.evaluator.evaluate(n)
         if self.out is not None and is_main_process():
-            dump([records[i] for i in order], self.out)
+            dump([self._out_record(i, records[i]) for i in order], self.out)
             print_log(f'Wrote {n} predictions to {self.out}.',
                       logger='current')
         return metrics
+
+    def _out_record(self, index: int, record: dict) -> dict:
+        """A stored prediction with what each metric logs of its sample
+        (question, ground truth, per-sample score), for ``--out``."""
+        out = dict(record)
+        sample = self._metric_input(index, record)
+        for metric in self.evaluator.metrics:
+            if hasattr(metric, 'sample_log'):
+                out.update(metric.sample_log(sample))
+        return out
 
     def _metric_input(self, index: int, record: dict) -> dict:
         """Ground truth of the dataset plus the stored prediction."""

@@ -6,8 +6,12 @@ BLEU-1..4, METEOR, ROUGE-L and CIDEr (all shipped with pycocoevalcap, run
 on Java), and SPICE only when its CoreNLP jars are installed.
 """
 import logging
+import os
 import os.path as osp
 import shutil
+import sys
+import tempfile
+from contextlib import contextmanager
 from typing import Dict, List, Optional, Sequence
 
 from mmengine.evaluator import BaseMetric
@@ -164,6 +168,19 @@ class COCOCaption(BaseMetric):
                       f'with {self.ann_file} (first ids: {disjoint[:5]}).',
                       logger='current', level=logging.WARNING)
 
+    def sample_log(self, sample: dict) -> dict:
+        """What ``--out`` records of one sample, beside its prediction.
+
+        Args:
+            sample (dict): The dataset's sample with ``image_id``.
+
+        Returns:
+            dict: ``references``, the captions of ``ann_file`` that the
+            prediction is scored against.
+        """
+        return dict(references=list(self.references.get(
+            int(sample['image_id']), [])))
+
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         """Keep image id and caption of each sample.
 
@@ -213,7 +230,9 @@ class COCOCaption(BaseMetric):
                for i in ids}
         res = {i: [{'caption': _one_line(predictions[i])}] for i in ids}
         tokenizer = PTBTokenizer()
-        gts, res = tokenizer.tokenize(gts), tokenizer.tokenize(res)
+        # The Java tokenizer reports on stderr; that goes to the log file.
+        with _stderr_to_log('PTB tokenizer'):
+            gts, res = tokenizer.tokenize(gts), tokenizer.tokenize(res)
 
         metrics: Dict[str, float] = {}
         bleu, _ = Bleu(4).compute_score(gts, res, verbose=0)
@@ -234,6 +253,26 @@ class COCOCaption(BaseMetric):
                     'get_stanford_models` downloads them).',
                     logger='current', level=logging.WARNING)
         return metrics
+
+
+@contextmanager
+def _stderr_to_log(source: str):
+    """Collect what subprocesses write to this process's stderr (file
+    descriptor 2) and log it at INFO level (the log file) instead."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as capture:
+        os.dup2(capture.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            capture.seek(0)
+            text = capture.read().decode('utf-8', 'replace').strip()
+            if text:
+                print_log(f'{source}: {text}', logger='current')
 
 
 def _caption_set(captions) -> set:

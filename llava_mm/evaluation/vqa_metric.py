@@ -100,6 +100,23 @@ class VQAAcc(BaseMetric):
                 raw_answers=list(answers),
                 answer_type=sample.get('answer_type')))
 
+    def sample_log(self, sample: dict) -> dict:
+        """What ``--out`` records of one sample, beside its prediction.
+
+        Args:
+            sample (dict): The dataset's sample with ``pred_answer``.
+
+        Returns:
+            dict: ``question``, ``answers`` (the annotators'),
+            ``answer_type``, ``submitted_answer`` and its ``accuracy``
+            (0-1, official).
+        """
+        answers = list(sample['raw_answers'])
+        return dict(question=sample.get('question'), answers=answers,
+                    answer_type=sample.get('answer_type'),
+                    submitted_answer=evalai_answer(sample['pred_answer']),
+                    accuracy=sample_accuracy(sample['pred_answer'], answers))
+
     def compute_metrics(self, results: List[dict]) -> dict:
         """Average the per-question accuracies.
 
@@ -193,6 +210,18 @@ class ReportVQA(BaseMetric):
                 'the dataset and that file do not belong together. Pass '
                 '--data-root to move both, or set '
                 'test_evaluator.test_question_file.')
+
+    def sample_log(self, sample: dict) -> dict:
+        """What ``--out`` records of one sample, beside its prediction.
+
+        Args:
+            sample (dict): The dataset's sample with ``pred_answer``.
+
+        Returns:
+            dict: ``question`` and ``submitted_answer``.
+        """
+        return dict(question=sample.get('question'),
+                    submitted_answer=evalai_answer(sample['pred_answer']))
 
     def set_work_dir(self, work_dir: str) -> None:
         """Put the file in the work dir unless ``file_path`` was given.
