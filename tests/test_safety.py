@@ -146,3 +146,25 @@ def test_tampered_history_buffer_is_refused(tmp_path):
                         str(tmp_path / 'tampered.pth'))
     with pytest.raises(UnsafeCheckpointError, match='unexpected fields'):
         init_model(SHAPES_CONFIG, path, device='cpu')
+
+
+def test_resume_path_wins_over_load_from(tiny_config, tmp_path):  # noqa
+    """``--resume PATH --cfg-options load_from=None`` resumes from PATH (it
+    used to auto-resume from the work dir, i.e. start from scratch); a
+    different ``load_from`` is refused."""
+    config, _ = tiny_config
+    tool = load_train_tool()
+    ckpt = tmp_path / 'iter_7.pth'
+    ckpt.write_bytes(b'')
+
+    def merged(*argv):
+        args = tool.parse_args([config, *argv])
+        return tool.merge_args(tool.Config.fromfile(config), args)
+
+    cfg = merged('--resume', str(ckpt), '--cfg-options', 'load_from=None')
+    assert cfg.resume is True and cfg.load_from == str(ckpt)
+    with pytest.raises(ValueError, match='name different files'):
+        merged('--resume', str(ckpt), '--cfg-options',
+               f'load_from={tmp_path}/other.pth')
+    cfg = merged('--resume')
+    assert cfg.resume is True and cfg.load_from is None
