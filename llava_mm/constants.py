@@ -2,7 +2,7 @@
 
 The names follow the official LLaVA (``llava/constants.py``) where it has
 them. Conversation templates built from these live in
-:mod:`llava_mm.models.prompting`.
+:mod:`llava_mm.conversation`.
 """
 
 # The placeholder the prompt template uses for the image, and the id it
@@ -19,6 +19,13 @@ IGNORE_INDEX = -100
 V15_SYSTEM = ('A chat between a curious human and an artificial intelligence '
               'assistant. The assistant gives helpful, detailed, and polite '
               "answers to the human's questions.")
+# The system prompt of LLaVA v1's ``llava_v1`` conversation (the official
+# string has no space after "Lab." and "language.").
+V1_SYSTEM = ('You are LLaVA, a large language and vision assistant trained '
+             'by UW Madison WAIV Lab.You are able to understand the visual '
+             'content that the user provides, and assist the user with a '
+             'variety of tasks using natural language.Follow the '
+             'instructions carefully and explain your answers in detail.')
 # The short-caption instruction of LLaVA-1.5's training data (and lmms-eval's
 # COCO caption task).
 CAPTION_PROMPT = 'Provide a one-sentence caption for the provided image.'

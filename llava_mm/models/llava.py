@@ -281,16 +281,7 @@ class Llava(PromptMixin, BaseModel):
             ``position_ids`` (B, L) and, with targets, ``labels`` (B, L).
         """
         samples = data_samples or [None] * images.shape[0]
-        targets = labels = None
-        if with_targets:
-            turns = [self._sample_turns(s) for s in samples]
-            questions = [t[0][0] for t in turns]
-            targets, labels = zip(*[self.conversation_ids(t) for t in turns])
-        else:
-            questions = [self._sample_question(s) for s in samples]
-        prompts = [self.tokenize_prompt(
-            self.format_prompt(q, allow_empty=with_targets))
-            for q in questions]
+        prompts, targets, labels = self.batch_ids(samples, with_targets)
         image_feats = self.encode_images(images)
         return build_multimodal_batch(
             self.lang_encoder.get_input_embeddings(), prompts, image_feats,

@@ -96,28 +96,40 @@ class PromptMixin:
     def _sample_question(self, sample: Optional[DataSample]) -> Optional[str]:
         return None if sample is None else sample.get('question')
 
-    def _sample_turns(self, sample: DataSample) -> List[tuple]:
-        """The (question, answer) turns a training sample teaches.
+    def _sample_turns(self, sample: Optional[DataSample],
+                      with_targets: bool = False) -> List[tuple]:
+        """The (question, answer) turns of a sample.
 
         A ``conversation`` (``[[question, answer], ...]``, from
-        :class:`~llava_mm.datasets.LLaVAInstruct`) gives all its turns;
-        otherwise the one turn is the sample's ``question`` (None: the
-        caption prompt) and its target (:meth:`_sample_target`).
+        :class:`~llava_mm.datasets.LLaVAInstruct` or
+        :class:`~llava_mm.apis.LlavaChat`) gives all its turns; otherwise
+        the one turn is the sample's ``question`` (None: the caption prompt)
+        and, for training, its target (:meth:`_sample_target`). For
+        generation the last answer is None (the one to generate).
         """
-        conversation = sample.get('conversation')
+        conversation = None if sample is None else sample.get('conversation')
         if conversation is None:
-            return [(self._sample_question(sample),
-                     self._sample_target(sample))]
+            question = self._sample_question(sample)
+            return [(question, self._sample_target(sample)
+                     if with_targets else None)]
         if not conversation or any(len(t) != 2 for t in conversation):
             raise ValueError('A "conversation" must be a non-empty list of '
                              f'[question, answer] pairs, got {conversation}.')
+        open_turns = [k for k, t in enumerate(conversation) if t[1] is None]
+        expected = [] if with_targets else [len(conversation) - 1]
+        if open_turns != expected:
+            raise ValueError(
+                'For training every turn of a "conversation" needs an '
+                'answer; for generation only the last answer is None. Got '
+                f'{conversation}.')
         return [tuple(t) for t in conversation]
 
     def conversation_ids(self, turns: List[tuple]) -> tuple:
         """Token ids after the first prompt, and their labels.
 
         The first answer follows ``prompt_tmpl``; every later question is
-        ``turn_tmpl`` after the previous answer's EOS, with no label.
+        ``turn_tmpl`` after the previous answer's EOS, with no label. A last
+        answer of None (generation) ends the ids with its question.
 
         Args:
             turns (list[tuple]): ``(question, answer)`` pairs; the first
@@ -130,15 +142,40 @@ class PromptMixin:
         ids, labels = [], []
         for k, (question, answer) in enumerate(turns):
             if k:
+                check_question(question, allow_empty=True)
                 user = self.tokenizer(
                     self.turn_tmpl.replace('{question}', question),
                     add_special_tokens=False).input_ids
                 ids += user
                 labels += [IGNORE_INDEX] * len(user)
-            target = self.target_ids(answer)
-            ids += target
-            labels += target
+            if answer is not None:
+                target = self.target_ids(answer)
+                ids += target
+                labels += target
         return ids, labels
+
+    def batch_ids(self, data_samples: List[Optional[DataSample]],
+                  with_targets: bool = False) -> tuple:
+        """Token ids of a batch, the one path of training and generation.
+
+        Args:
+            data_samples (list[DataSample | None]): Questions, targets or
+                conversations.
+            with_targets (bool): Split off the answers as targets.
+
+        Returns:
+            tuple: Prompt ids per sample (with ``IMAGE_TOKEN_INDEX``) and,
+            with targets, target ids and labels per sample (else None).
+            For generation the prompt is the whole conversation so far.
+        """
+        turns = [self._sample_turns(s, with_targets) for s in data_samples]
+        prompts = [self.tokenize_prompt(
+            self.format_prompt(t[0][0], allow_empty=with_targets))
+            for t in turns]
+        after, labels = zip(*[self.conversation_ids(t) for t in turns])
+        if with_targets:
+            return prompts, list(after), list(labels)
+        return [p + a for p, a in zip(prompts, after)], None, None
 
     @staticmethod
     def _sample_target(sample: DataSample) -> str:

@@ -10,6 +10,9 @@ prompt_tmpl = f'{system_prompt} USER: <image>\n{{question}} ASSISTANT:'
 vqa_prompt_tmpl = (f'{system_prompt} USER: <image>\n{{question}}\n'
                    'Answer the question using a single word or phrase. '
                    'ASSISTANT:')
+# A later turn of a VQA conversation: every question gets the instruction.
+vqa_turn_tmpl = ('USER: {question}\nAnswer the question using a single word '
+                 'or phrase. ASSISTANT:')
 
 model = dict(
     type='Llava',

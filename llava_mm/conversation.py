@@ -1,0 +1,164 @@
+"""LLaVA's conversation templates and the state of one conversation.
+
+As the official ``llava/conversation.py`` (``SeparatorStyle.TWO``), a
+conversation about one image reads::
+
+    {system} USER: <image>\\n{q1} ASSISTANT: {a1}</s>USER: {q2} ASSISTANT:
+
+The image is in the first user turn only. A template here gives
+:class:`~llava_mm.models.Llava` its two pieces, ``prompt_tmpl`` (the system
+prompt and the first question, with the image) and ``turn_tmpl`` (a later
+question); the model tokenises every piece on its own and puts EOS (the
+``</s>`` above) after each answer. Training
+(:class:`~llava_mm.datasets.LLaVAInstruct`) and chat
+(:class:`~llava_mm.apis.LlavaChat`) both go through
+:meth:`~llava_mm.models.prompting.PromptMixin.conversation_ids`, so the two
+build the same ids.
+"""
+import dataclasses
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from llava_mm.constants import (IM_END_TOKEN, IM_START_TOKEN, IMAGE_TOKEN,
+                                V1_SYSTEM, V15_SYSTEM)
+
+QUESTION = '{question}'
+
+
+@dataclasses.dataclass(frozen=True)
+class ConversationTemplate:
+    """A conversation format of the official LLaVA (``SeparatorStyle.TWO``).
+
+    Args:
+        name (str): The official name (``conv_templates`` key).
+        system (str): The system prompt.
+        image (str): What stands for the image in the first turn
+            (``<im_start><image><im_end>`` for LLaVA v1).
+        roles (tuple[str, str]): The user and assistant names.
+        sep (str): After the system prompt and after each question.
+        sep2 (str): After each answer (the tokenizer's EOS).
+    """
+
+    name: str
+    system: str
+    image: str = IMAGE_TOKEN
+    roles: Tuple[str, str] = ('USER', 'ASSISTANT')
+    sep: str = ' '
+    sep2: str = '</s>'
+
+    def prompt_tmpl(self, question_suffix: str = '') -> str:
+        """The first turn: system prompt, image and question.
+
+        Args:
+            question_suffix (str): Text put after every question, e.g.
+                LLaVA-1.5's short-answer instruction.
+
+        Returns:
+            str: A template with ``<image>`` and ``{question}``.
+        """
+        user, assistant = self.roles
+        return (f'{self.system}{self.sep}{user}: {self.image}\n{QUESTION}'
+                f'{question_suffix}{self.sep}{assistant}:')
+
+    def turn_tmpl(self, question_suffix: str = '') -> str:
+        """A later user turn, which follows the previous answer's EOS.
+
+        Args:
+            question_suffix (str): As for :meth:`prompt_tmpl`.
+
+        Returns:
+            str: A template with ``{question}``.
+        """
+        user, assistant = self.roles
+        return f'{user}: {QUESTION}{question_suffix}{self.sep}{assistant}:'
+
+    def render(self, turns: Sequence[Sequence[Optional[str]]],
+               question_suffix: str = '') -> str:
+        """The whole conversation as one string (the official
+        ``get_prompt``), for display and debugging.
+
+        Args:
+            turns (Sequence): ``(question, answer)`` pairs; the last answer
+                may be None (the turn the model is to answer).
+            question_suffix (str): As for :meth:`prompt_tmpl`.
+
+        Returns:
+            str: The text, ``sep2`` after every answer.
+        """
+        text = ''
+        for k, (question, answer) in enumerate(turns):
+            tmpl = self.turn_tmpl(question_suffix) if k else self.prompt_tmpl(
+                question_suffix)
+            text += tmpl.replace(QUESTION, question)
+            if answer is not None:
+                text += f' {answer}{self.sep2}'
+        return text
+
+
+# LLaVA-1.5 (``conv_vicuna_v1``; LLaVA-1.5 trains with ``--version v1``,
+# whose system prompt says "human").
+VICUNA_V1 = ConversationTemplate(name='vicuna_v1', system=V15_SYSTEM)
+# LLaVA v1 (``conv_llava_v1`` of the first release): its own system prompt,
+# the image between <im_start> and <im_end>.
+LLAVA_V1 = ConversationTemplate(
+    name='llava_v1', system=V1_SYSTEM,
+    image=f'{IM_START_TOKEN}{IMAGE_TOKEN}{IM_END_TOKEN}')
+CONV_TEMPLATES: Dict[str, ConversationTemplate] = {
+    t.name: t for t in (VICUNA_V1, LLAVA_V1)}
+
+
+class Conversation:
+    """The state of one chat: its image and its turns so far.
+
+    Plain data (no model), so a web demo can keep one per browser session
+    while all sessions share one model.
+
+    Args:
+        image (optional): The image the conversation is about (a PIL image,
+            an array or a path, as the model's test pipeline takes them).
+    """
+
+    def __init__(self, image=None) -> None:
+        self.image = image
+        self.turns: List[List[Optional[str]]] = []
+
+    def add_question(self, question: str) -> None:
+        """Open a turn; the model's answer closes it (:meth:`add_answer`).
+
+        Args:
+            question (str): The user's text, not empty.
+        """
+        if not isinstance(question, str) or not question.strip():
+            raise ValueError(f'A question must be a non-empty string, got '
+                             f'{question!r}.')
+        if self.turns and self.turns[-1][1] is None:
+            raise RuntimeError('The last question has no answer yet; '
+                               'answer it before asking another.')
+        self.turns.append([question.strip(), None])
+
+    def add_answer(self, answer: str) -> None:
+        """Close the open turn with the model's answer."""
+        if not self.turns or self.turns[-1][1] is not None:
+            raise RuntimeError('There is no open question to answer.')
+        self.turns[-1][1] = answer
+
+    def drop_open_turn(self) -> None:
+        """Remove an unanswered last turn (its generation failed)."""
+        if self.turns and self.turns[-1][1] is None:
+            self.turns.pop()
+
+    def drop_oldest(self) -> None:
+        """Forget the first turn; the image moves to the next one."""
+        if len(self.turns) < 2:
+            raise RuntimeError('Only the current turn is left to drop.')
+        self.turns.pop(0)
+
+    def reset(self, image=None) -> None:
+        """Forget all turns; a new ``image`` replaces the old one."""
+        self.turns = []
+        if image is not None:
+            self.image = image
+
+    @property
+    def history(self) -> List[Tuple[str, str]]:
+        """The answered turns, ``[(question, answer), ...]``."""
+        return [(q, a) for q, a in self.turns if a is not None]
