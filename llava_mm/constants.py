@@ -32,8 +32,6 @@ CAPTION_PROMPT = 'Provide a one-sentence caption for the provided image.'
 # What LLaVA-1.5's VQA prompt puts after the question.
 VQA_SHORT_ANSWER_SUFFIX = (
     '\nAnswer the question using a single word or phrase.')
-# A later user turn of a LLaVA-1.5 conversation.
-V15_TURN_TMPL = 'USER: {question} ASSISTANT:'
 
 # Where the parts of LLaVA sit in an OpenMMLab checkpoint.
 LM_PREFIX = 'model.lang_encoder.'

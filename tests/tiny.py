@@ -7,7 +7,8 @@ smaller.
 import copy
 from typing import Optional
 
-from llava_mm.constants import V15_SYSTEM, VQA_SHORT_ANSWER_SUFFIX
+from llava_mm.constants import VQA_SHORT_ANSWER_SUFFIX
+from llava_mm.conversation import VICUNA_V1
 from llava_mm.utils.tokenizer import DEFAULT_CORPUS, train_tokenizer  # noqa: F401
 
 
@@ -56,7 +57,7 @@ def tiny_llava_model_cfg(tokenizer_dir: str,
     """
     arch = tiny_vision_arch(**(vision_overrides or {}))
     suffix = VQA_SHORT_ANSWER_SUFFIX if task == 'vqa' else ''
-    tmpl = f'{V15_SYSTEM} USER: <image>\n{{question}}{suffix} ASSISTANT:'
+    tmpl = VICUNA_V1.prompt_tmpl(suffix)
     return dict(
         type='Llava',
         tokenizer=dict(type='AutoTokenizer', name_or_path=tokenizer_dir),
@@ -74,6 +75,7 @@ def tiny_llava_model_cfg(tokenizer_dir: str,
             config=tiny_text_config(vocab_size, **(text_overrides or {}))),
         task=task,
         prompt_tmpl=tmpl,
+        turn_tmpl=VICUNA_V1.turn_tmpl(suffix),
         generation_cfg=dict(max_new_tokens=20),
         data_preprocessor=dict(type='MultiModalDataPreprocessor'),
     )

@@ -26,7 +26,8 @@ from .data_preprocessor import build_data_preprocessor
 from llava_mm.generation.kv_cache import (CACHE_KWARG, PreallocatedCache,
                                           prefill_each)
 from llava_mm.constants import (CAPTION_PROMPT, IGNORE_INDEX, IMAGE_TOKEN,
-                                IMAGE_TOKEN_INDEX, V15_TURN_TMPL)
+                                IMAGE_TOKEN_INDEX)
+from llava_mm.conversation import VICUNA_V1
 from .prompting import PromptMixin
 from .sequence import build_multimodal_batch
 
@@ -97,9 +98,10 @@ class Llava(PromptMixin, BaseModel):
         generation_cfg (dict): Defaults for ``generate``.
         caption_prompt (str): The question put in ``{question}`` for
             captioning when none is given.
-        turn_tmpl (str): A later user turn of a multi-turn training
-            conversation, put right after the previous answer's EOS, as in
-            the official LLaVA-1.5 template. Defaults to
+        turn_tmpl (str): A later user turn of a multi-turn conversation
+            (training or chat), put right after the previous answer's EOS,
+            as in the official LLaVA-1.5 template
+            (:mod:`llava_mm.conversation`). Defaults to
             ``'USER: {question} ASSISTANT:'``.
         freeze_vision (bool): Freeze the vision tower. Defaults to True.
         freeze_projector (bool): Freeze the projector. Defaults to False.
@@ -132,7 +134,7 @@ class Llava(PromptMixin, BaseModel):
                  mm_proj_depth: int = 1,
                  generation_cfg: Optional[dict] = None,
                  caption_prompt: str = CAPTION_PROMPT,
-                 turn_tmpl: str = V15_TURN_TMPL,
+                 turn_tmpl: str = VICUNA_V1.turn_tmpl(),
                  freeze_vision: bool = True,
                  freeze_projector: bool = False,
                  freeze_lm: bool = False,
