@@ -11,9 +11,9 @@ generated. Commands: /image PATH (a new image, a new conversation),
 import argparse
 import sys
 
-from llava_mm import LlavaChat, get_model
-from llava_mm.apis.chat import (DEFAULT_MAX_NEW_TOKENS, DEFAULT_TEMPERATURE,
-                                DEFAULT_TOP_P)
+from llava_mm import LlavaChat
+from llava_mm.utils.cli import (add_model_args, add_sampling_args,
+                                model_from_args)
 
 COMMANDS = '/image PATH, /reset, /exit'
 
@@ -25,20 +25,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('model', nargs='?', default='llava-tiny-shapes_vqa',
                         help='model name or config file (default: '
                         '%(default)s)')
-    parser.add_argument('--checkpoint', default=None,
-                        help='checkpoint path/URL (default: the model '
-                        "index's weights; required for a config file)")
-    parser.add_argument('--device', default=None, help='e.g. cuda:0, cpu')
-    parser.add_argument('--dtype', default=None,
-                        choices=['fp32', 'fp16', 'bf16'])
-    parser.add_argument('--temperature', type=float,
-                        default=DEFAULT_TEMPERATURE,
-                        help='0 decodes greedily (default: %(default)s)')
-    parser.add_argument('--top-p', type=float, default=DEFAULT_TOP_P,
-                        help='nucleus sampling mass (default: %(default)s)')
-    parser.add_argument('--max-new-tokens', type=int,
-                        default=DEFAULT_MAX_NEW_TOKENS,
-                        help='longest answer (default: %(default)s)')
+    add_model_args(parser)
+    add_sampling_args(parser)
     return parser.parse_args()
 
 
@@ -66,9 +54,8 @@ def set_image(chat: LlavaChat, path: str) -> bool:
 
 def main() -> int:
     args = parse_args()
-    model = get_model(args.model, pretrained=args.checkpoint or True,
-                      device=args.device, dtype=args.dtype)
-    chat = LlavaChat(model, temperature=args.temperature, top_p=args.top_p,
+    chat = LlavaChat(model_from_args(args.model, args),
+                     temperature=args.temperature, top_p=args.top_p,
                      max_new_tokens=args.max_new_tokens)
     if not set_image(chat, args.image):
         return 2
