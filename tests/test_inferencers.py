@@ -93,6 +93,13 @@ def test_vqa_batch_equals_one_by_one(vqa, images):
     assert as_dicts == alone
 
 
+def test_progress_bar_only_for_several_batches(captioner, capsys):
+    captioner([DEMO, DEMO], batch_size=2, max_new_tokens=2)
+    assert 'Inference' not in capsys.readouterr().err
+    captioner([DEMO, DEMO], batch_size=1, max_new_tokens=2)
+    assert 'Inference' in capsys.readouterr().err
+
+
 def test_vqa_one_image_many_questions(vqa):
     out = vqa(DEMO, QUESTIONS[:2], batch_size=2)
     assert out == [{'question': QUESTIONS[0], 'pred_answer': '2'},

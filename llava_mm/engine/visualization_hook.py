@@ -27,7 +27,8 @@ class VisualizationHook(Hook):
         interval (int): Draw dataset indices ``0, interval, 2 * interval``.
         show (bool): Show each drawing in a window.
         wait_time (float): Seconds a shown window stays (0: until closed).
-        out_dir (str, optional): Save ``<index>_<image name>.png`` here;
+        out_dir (str, optional): Save ``<index>_<image name>.png`` here
+            (the index zero-padded to the dataset's largest);
             None hands the drawings to the visualizer's backends.
         draw_gt (bool): Add the ground truth. Defaults to True.
         **kwargs: Other arguments of
@@ -95,6 +96,9 @@ class VisualizationHook(Hook):
 
     def _draw(self, runner, index: int, info: dict, output: DataSample,
               model_input) -> None:
+        # Zero-padded to the dataset's largest index: files list in order.
+        width = len(str(len(runner.test_loop.dataloader.dataset) - 1))
+        number = f'{index:0{width}d}'
         sample = output.clone()
         for key in ('gt_caption', 'gt_answer', 'question'):
             if key in info and key not in sample:
@@ -102,10 +106,10 @@ class VisualizationHook(Hook):
                 sample.set_field(info[key], key, field_type=field)
         if info.get('img_path'):
             image = np.asarray(load_image_file(info['img_path']))
-            name = f'{index}_{Path(info["img_path"]).stem}'
+            name = f'{number}_{Path(info["img_path"]).stem}'
         else:  # the pipeline's (3, H, W) uint8 tensor
             image = model_input.permute(1, 2, 0).cpu().numpy()
-            name = str(index)
+            name = number
         out_file = None if self.out_dir is None else osp.join(
             self.out_dir, f'{name}.png')
         runner.visualizer.visualize_prediction(
