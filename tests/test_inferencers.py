@@ -235,9 +235,14 @@ def test_cli_vqa_questions_file(cli, images, tmp_path, vqa, monkeypatch,
     assert '--questions names the images' in capsys.readouterr().err
 
 
-def test_built_model_with_pretrained_path(captioner):
+def test_built_model_or_config_with_pretrained_path(captioner):
     from llava_mm.apis.model_index import model_entry
+    entry = model_entry(CAPTION)
     random = get_model(CAPTION, pretrained=False, device='cpu')
-    loaded = ImageCaptionInferencer(
-        random, pretrained=model_entry(CAPTION)['Weights'])
+    assert ImageCaptionInferencer(random)(DEMO) != captioner(DEMO)
+    loaded = ImageCaptionInferencer(random, pretrained=entry['Weights'])
     assert loaded(DEMO) == captioner(DEMO)
+    from_config = ImageCaptionInferencer(
+        entry['Config'], pretrained=entry['Weights'], device='cpu',
+        dtype='fp32')
+    assert from_config(DEMO) == captioner(DEMO)

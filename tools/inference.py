@@ -19,10 +19,10 @@ import os.path as osp
 import sys
 from typing import List, Tuple
 
-from llava_mm.apis import get_model
 from llava_mm.apis.base_inferencer import list_image_dir
 from llava_mm.apis.inference import get_inferencer
 from llava_mm.apis.model_index import is_config_path
+from llava_mm.utils.cli import add_model_args, model_from_args
 
 GLOB_CHARS = '*?['
 
@@ -47,12 +47,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--out', default=None, metavar='FILE.jsonl',
                         help='also write the results to this JSON-lines '
                         'file')
-    parser.add_argument('--checkpoint', default=None,
-                        help='checkpoint path/URL (default: the model '
-                        "index's weights; required for a config file)")
-    parser.add_argument('--device', default=None, help='e.g. cuda:0, cpu')
-    parser.add_argument('--dtype', default=None,
-                        choices=['fp32', 'fp16', 'bf16'])
+    add_model_args(parser)
     parser.add_argument('--max-new-tokens', type=int, default=None)
     parser.add_argument('--num-beams', type=int, default=None)
     args = parser.parse_args(argv)
@@ -119,8 +114,7 @@ def read_questions(path: str) -> List[Tuple[str, str, str]]:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    model = get_model(args.model, pretrained=args.checkpoint or True,
-                      device=args.device, dtype=args.dtype)
+    model = model_from_args(args.model, args)
     vqa = model.task == 'vqa'
     if args.questions is not None and not vqa:
         raise SystemExit(f'error: {args.model} is a caption model; '
