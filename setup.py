@@ -51,7 +51,11 @@ setup(
     packages=find_packages(exclude=('tests', 'tools', 'configs')),
     package_data={'llava_mm': ['models/csrc/*.cpp']},  # built on first use
     install_requires=requirements(),
-    extras_require={'tests': ['pytest', 'ruff']},
+    extras_require={
+        'tests': ['pytest', 'ruff'],
+        # tools/gradio_demo.py
+        'demo': ['gradio>=6,<7'],
+    },
     cmdclass={'build_py': BuildWithConfigs},
     license='Apache-2.0',
 )
