@@ -167,7 +167,7 @@ def build_demo(shared: SharedModel, default_model: str = DEFAULT_MODEL,
                                  sources=['upload', 'clipboard'])
                 model = gr.Dropdown(models, value=default_model,
                                     label='Model')
-                with gr.Accordion('Generation', open=False):
+                with gr.Accordion('Generation', open=True):
                     temperature = gr.Slider(0, 1, DEFAULT_TEMPERATURE,
                                             step=0.1, label='Temperature')
                     top_p = gr.Slider(0.1, 1, DEMO_TOP_P, step=0.1,
@@ -176,7 +176,8 @@ def build_demo(shared: SharedModel, default_model: str = DEFAULT_MODEL,
                         1, 1024, DEFAULT_MAX_NEW_TOKENS, step=1,
                         label='Max new tokens')
             with gr.Column(scale=2):
-                chatbot = gr.Chatbot(label='Conversation', height=420)
+                chatbot = gr.Chatbot(label='Conversation', height=560,
+                                     buttons=['copy', 'copy_all'])
                 question = gr.Textbox(placeholder='Ask about the image',
                                       show_label=False)
                 with gr.Row():
