@@ -74,6 +74,19 @@ def test_other_setup_is_refused(tmp_path, part, change, named):
     assert sorted(PredictionStore(str(tmp_path), 0, moved).load_all()) == [0]
 
 
+def test_header_compared_as_stored(tmp_path):
+    """Tuples and other non-JSON values in the settings compare equal to
+    their stored form on resume."""
+    header = {k: dict(v) for k, v in HEADER.items()}
+    header['generation']['generation_cfg'] = dict(
+        eos_token_id=(2, 3), dtype=type)
+    store = PredictionStore(str(tmp_path), 0, header)
+    store.open()
+    store.write(_records([0]))
+    store.close()
+    assert sorted(PredictionStore(str(tmp_path), 0, header).load_all()) == [0]
+
+
 def test_checkpoint_identity(tmp_path):
     """Other weights of the same size at the same path are another
     checkpoint; the same file moved is the same."""

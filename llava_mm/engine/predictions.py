@@ -138,7 +138,10 @@ class PredictionStore:
     def __init__(self, work_dir: str, rank: int, header: dict) -> None:
         self.work_dir = work_dir
         self.path = osp.join(work_dir, f'predictions_rank{rank}.jsonl')
-        self.header = dict(format=FORMAT, **header)
+        # As it reads back from the file (tuples as lists, other objects as
+        # strings), so a resumed run compares like with like.
+        self.header = json.loads(json.dumps(dict(format=FORMAT, **header),
+                                            default=str))
         self._file = None
 
     def files(self) -> List[str]:

@@ -4,7 +4,9 @@ Two runs on one work dir would delete and append to the same prediction
 files. The first run creates ``<work_dir>/predictions.lock`` holding its
 host name and process id; a second run refuses while that process lives.
 A lock left by a process that no longer exists (killed, crashed) on this
-host is taken over.
+host is taken over. (Two runs that both find the same dead lock at the
+same instant could both take it over; the lock guards against the usual
+case of a second run started while the first one works.)
 """
 import json
 import os
