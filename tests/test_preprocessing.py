@@ -107,3 +107,41 @@ def test_bad_paths(tmp_path):
     not_image.write_text('not an image')
     with pytest.raises(ValueError, match='notes.jpg as an image'):
         load(dict(img_path=str(not_image)))
+
+
+@pytest.mark.parametrize('shape', [(0, 0, 3), (0, 5, 3), (5, 0)])
+def test_empty_image_array(shape):
+    load = TRANSFORMS.build(dict(type='LoadImage'))
+    with pytest.raises(ValueError, match=r'image array is empty \(shape'):
+        load(dict(img=np.zeros(shape, np.uint8)))
+
+
+@pytest.mark.parametrize('lo,hi', [(0, 255), (-1, 0.5), (0, float('nan'))])
+def test_float_array_outside_unit_range(lo, hi):
+    load = TRANSFORMS.build(dict(type='LoadImage'))
+    arr = np.linspace(lo, hi, 5 * 6 * 3, dtype=np.float32).reshape(5, 6, 3)
+    with pytest.raises(ValueError, match=r'in \[0, 1\].*astype\(np.uint8\)'):
+        load(dict(img=arr))
+
+
+def test_path_and_bytes_inputs(tmp_path):
+    """pathlib.Path loads like str; bytes are an encoded image file."""
+    rng = np.random.default_rng(0)
+    rgb = Image.fromarray(rng.integers(0, 256, (20, 30, 3), np.uint8))
+    path = tmp_path / 'img.png'
+    rgb.save(path)
+    load = TRANSFORMS.build(dict(type='LoadImage'))
+    for given in (dict(img_path=path), dict(img=path),
+                  dict(img=path.read_bytes()),
+                  dict(img=bytearray(path.read_bytes()))):
+        assert np.array_equal(np.asarray(load(given)['img']),
+                              np.asarray(rgb))
+    with pytest.raises(ValueError, match='12 bytes of image data'):
+        load(dict(img=b'not an image'))
+
+
+def test_url_is_not_fetched():
+    load = TRANSFORMS.build(dict(type='LoadImage'))
+    url = 'https://example.com/cat.jpg'
+    with pytest.raises(ValueError, match=f'{url} is a URL.*not fetch'):
+        load(dict(img_path=url))

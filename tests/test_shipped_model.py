@@ -50,3 +50,23 @@ def test_vqa_by_name_from_any_directory(tmp_path, monkeypatch, question,
     out = inference_model('llava-tiny-shapes_vqa', DEMO, question,
                           device='cpu')
     assert out == {'question': question, 'pred_answer': answer}
+
+
+def test_path_bytes_and_0_255_floats(caption_model):
+    """pathlib.Path and encoded bytes give the caption of the path; a float
+    array in 0-255 is refused instead of clipped into a junk caption."""
+    from pathlib import Path
+
+    import numpy as np
+    from PIL import Image
+    expected = inference_model(caption_model, DEMO)['pred_caption']
+    with open(DEMO, 'rb') as f:
+        data = f.read()
+    for image in (Path(DEMO), data):
+        assert inference_model(caption_model,
+                               image)['pred_caption'] == expected
+    floats = np.asarray(Image.open(DEMO).convert('RGB'), np.float32)
+    with pytest.raises(ValueError, match=r'spans \[34, 241\]'):
+        inference_model(caption_model, floats)
+    assert inference_model(caption_model, floats / 255)[
+        'pred_caption'] == expected

@@ -95,6 +95,11 @@ def list_models(pattern: Optional[str] = None,
 def model_entry(name: str) -> dict:
     """The index entry of ``name`` with a helpful error for a typo."""
     models = load_model_index()
+    if name not in models and (name.endswith('.py') or osp.sep in name):
+        raise FileNotFoundError(
+            f'Config file not found: {name}. Pass an existing config path '
+            '(e.g. configs/llava/llava-7b-v1.5_caption.py) or a model name '
+            'from list_models().')
     if name not in models:
         close = [n for n in models if name.split('_')[0] in n] or sorted(
             models)

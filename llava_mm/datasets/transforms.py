@@ -7,8 +7,11 @@ centre crop. These transforms do exactly that on PIL images, so the pixels
 match bit for bit; :class:`PackInputs` then turns the PIL image into a
 (3, H, W) uint8 tensor. Normalisation happens in the data preprocessor.
 """
+import io
+import os
 import os.path as osp
-from typing import Optional, Sequence
+import re
+from typing import Optional, Sequence, Union
 
 import numpy as np
 from mmcv.transforms import BaseTransform
@@ -22,51 +25,46 @@ CLIP_MEAN_RGB = (122, 116, 104)
 
 TRANSFORMS.register_module(module=PackInputs)
 
+ImageInput = Union[Image.Image, np.ndarray, str, os.PathLike, bytes]
 
-def to_rgb_pil(img) -> Image.Image:
-    """Convert a PIL image or an array to an 8-bit RGB PIL image.
+
+def to_rgb_pil(img: ImageInput) -> Image.Image:
+    """Convert an image given in any accepted form to an 8-bit RGB PIL image.
 
     Grayscale, palette, RGBA/LA (alpha dropped, as the official
     ``convert('RGB')`` does), CMYK and 16-bit images are converted instead of
     rejected.
 
     Args:
-        img (PIL.Image.Image | np.ndarray): An image; an array is HxW or
-            HxWxC (C in 1, 3, 4) in RGB order, uint8, uint16 or float in
-            [0, 1].
+        img (PIL.Image.Image | np.ndarray | str | os.PathLike | bytes): A
+            PIL image; an array HxW or HxWxC (C in 1, 3, 4) in RGB order,
+            uint8, uint16 or float in [0, 1]; a file path; or the bytes of
+            an encoded image file (PNG, JPEG, ...).
 
     Returns:
         PIL.Image.Image: The image in mode ``'RGB'``.
     """
+    if isinstance(img, (str, os.PathLike)):
+        return load_image_file(img)
+    if isinstance(img, (bytes, bytearray, memoryview)):
+        return _decode(io.BytesIO(bytes(img)), f'{len(img)} bytes of image '
+                       'data')
     if isinstance(img, np.ndarray):
-        arr = img
-        if arr.ndim == 3 and arr.shape[-1] == 1:
-            arr = arr[..., 0]
-        if arr.ndim not in (2, 3) or (arr.ndim == 3
-                                      and arr.shape[-1] not in (3, 4)):
-            raise ValueError(
-                f'An image array must be HxW or HxWx3/4, got shape '
-                f'{arr.shape}.')
-        if arr.dtype == np.uint16:
-            arr = (arr >> 8).astype(np.uint8)
-        elif np.issubdtype(arr.dtype, np.floating):
-            arr = (np.clip(arr, 0, 1) * 255).round().astype(np.uint8)
-        elif arr.dtype != np.uint8:
-            raise ValueError(f'Unsupported image array dtype {arr.dtype}; '
-                             'use uint8, uint16 or float in [0, 1].')
-        img = Image.fromarray(np.ascontiguousarray(arr))
+        img = Image.fromarray(_to_uint8(img))
     if not isinstance(img, Image.Image):
-        raise TypeError(f'Expected a PIL image or a numpy array, got '
-                        f'{type(img).__name__}.')
+        raise TypeError(
+            f'Expected an image (PIL image, numpy array, file path or '
+            f'encoded image bytes), got {type(img).__name__}.')
+    if 0 in img.size:
+        raise ValueError(f'The image is empty ({img.size[0]}x{img.size[1]} '
+                         'pixels); pass an image with pixels.')
     if img.mode in ('I;16', 'I;16B', 'I;16L', 'I'):
         # 16/32-bit grayscale: scale to 8 bits rather than clip at 255.
         arr = np.asarray(img, dtype=np.int64)
         shift = 8 if img.mode.startswith('I;16') or arr.max() > 255 else 0
         img = Image.fromarray((arr >> shift).clip(0, 255).astype(np.uint8))
     elif img.mode == 'F':
-        arr = np.asarray(img, dtype=np.float32)
-        img = Image.fromarray((np.clip(arr, 0, 1) * 255).round().astype(
-            np.uint8))
+        img = Image.fromarray(_to_uint8(np.asarray(img, dtype=np.float32)))
     return img if img.mode == 'RGB' else img.convert('RGB')
 
 
@@ -90,23 +88,62 @@ class LoadImage(BaseTransform):
         return results
 
 
-def load_image_file(path: str) -> Image.Image:
+def _to_uint8(arr: np.ndarray) -> np.ndarray:
+    """An HxW or HxWx3/4 uint8 array from an accepted image array."""
+    if arr.ndim == 3 and arr.shape[-1] == 1:
+        arr = arr[..., 0]
+    if arr.ndim not in (2, 3) or (arr.ndim == 3
+                                  and arr.shape[-1] not in (3, 4)):
+        raise ValueError(
+            f'An image array must be HxW or HxWx3/4, got shape {arr.shape}.')
+    if arr.size == 0:
+        raise ValueError(f'The image array is empty (shape {arr.shape}); '
+                         'pass an image with pixels.')
+    if arr.dtype == np.uint16:
+        return (arr >> 8).astype(np.uint8)
+    if np.issubdtype(arr.dtype, np.floating):
+        lo, hi = float(np.min(arr)), float(np.max(arr))
+        if not (0 <= lo and hi <= 1):  # also catches NaN
+            raise ValueError(
+                f'A float image array must hold values in [0, 1]; this one '
+                f'spans [{lo:g}, {hi:g}]. For 0-255 values pass '
+                '`arr.astype(np.uint8)`, or divide by 255.')
+        return np.ascontiguousarray(
+            (arr * 255).round().astype(np.uint8))
+    if arr.dtype != np.uint8:
+        raise ValueError(f'Unsupported image array dtype {arr.dtype}; '
+                         'use uint8, uint16 or float in [0, 1].')
+    return np.ascontiguousarray(arr)
+
+
+def _decode(source, name: str) -> Image.Image:
+    """Open and fully read an image file/stream as RGB."""
+    try:
+        with Image.open(source) as im:
+            im.load()
+            return to_rgb_pil(im)
+    except (UnidentifiedImageError, OSError) as e:
+        raise ValueError(f'Cannot read {name} as an image ({e}).') from e
+
+
+def load_image_file(path: Union[str, os.PathLike]) -> Image.Image:
     """Open an image file as RGB with a clear error for a bad path.
 
     Args:
-        path (str): The image file.
+        path (str | os.PathLike): The image file. URLs are not fetched.
 
     Returns:
         PIL.Image.Image: The image in mode ``'RGB'``.
     """
+    path = os.fspath(path)
+    if re.match(r'^[a-zA-Z][a-zA-Z0-9+.-]*://', path):
+        raise ValueError(
+            f'{path} is a URL; llava_mm does not fetch images (it works '
+            'offline). Download the image and pass the file path, or pass '
+            'its bytes or a PIL image.')
     if not osp.isfile(path):
         raise FileNotFoundError(f'Image file not found: {path}')
-    try:
-        with Image.open(path) as im:
-            im.load()
-            return to_rgb_pil(im)
-    except (UnidentifiedImageError, OSError) as e:
-        raise ValueError(f'Cannot read {path} as an image ({e}).') from e
+    return _decode(path, path)
 
 
 @TRANSFORMS.register_module()

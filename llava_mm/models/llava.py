@@ -19,10 +19,12 @@ import torch.nn.functional as F
 from mmengine.model import BaseModel
 from mmpretrain.structures import DataSample
 from torch import nn
+from transformers import LogitsProcessorList
 
 from llava_mm.registry import MODELS, TOKENIZER
 from .builders import _causal_lm  # noqa: F401  (registers the builders)
 from .data_preprocessor import build_data_preprocessor
+from llava_mm.generation.logits_check import CheckFiniteLogits
 from llava_mm.generation.kv_cache import (CACHE_KWARG, PreallocatedCache,
                                           prefill_each)
 from llava_mm.constants import (CAPTION_PROMPT, IGNORE_INDEX, IMAGE_TOKEN,
@@ -367,6 +369,8 @@ class Llava(PromptMixin, BaseModel):
                 prefill_each(self.lang_encoder.get_decoder(),
                              batch['inputs_embeds'], mask,
                              cfg[CACHE_KWARG])
+        cfg['logits_processor'] = LogitsProcessorList(
+            [*(cfg.get('logits_processor') or []), CheckFiniteLogits()])
         tok = self.tokenizer
         cfg.setdefault('eos_token_id', tok.eos_token_id)
         cfg.setdefault('pad_token_id', tok.pad_token_id

@@ -70,11 +70,38 @@ def read_state_dict(path: str) -> Dict[str, torch.Tensor]:
         return read_safetensors(path)
     ckpt = load_checkpoint_file(path)
     for key in ('state_dict', 'model', 'module'):
-        if isinstance(ckpt, dict) and isinstance(ckpt.get(key), dict):
+        if isinstance(ckpt, dict) and key in ckpt and not isinstance(
+                ckpt[key], torch.Tensor):
+            if not isinstance(ckpt[key], dict):
+                raise ValueError(
+                    f'{path}: {key!r} holds a {type(ckpt[key]).__name__}, '
+                    'not a dict of tensors; the file is not a model '
+                    'checkpoint.')
             ckpt = ckpt[key]
-    if not isinstance(ckpt, dict):
-        raise ValueError(f'{path} does not hold a state dict.')
+    check_tensor_dict(ckpt, path)
     return ckpt
+
+
+def check_tensor_dict(state, path: str) -> None:
+    """Raise unless ``state`` is a non-empty dict of name -> tensor.
+
+    Args:
+        state: What a checkpoint file held (after unwrapping).
+        path (str): The file, for the message.
+    """
+    if not isinstance(state, dict):
+        raise ValueError(f'{path} holds a {type(state).__name__}, not a '
+                         'state dict (name -> tensor).')
+    if not state:
+        raise ValueError(f'{path} holds no tensors (an empty state dict); '
+                         'it is not a model checkpoint. Pass the file '
+                         'written by tools/train.py or a converter.')
+    bad = next((k for k, v in state.items()
+                if not isinstance(v, torch.Tensor)), None)
+    if bad is not None:
+        raise ValueError(
+            f'{path}: {bad!r} is not a tensor ({type(state[bad]).__name__})'
+            '; the file is not a state dict of model weights.')
 
 
 def vision_state_dict(path: str, num_built: int) -> Dict[str, torch.Tensor]:
@@ -131,12 +158,54 @@ def check_state_dict(model: nn.Module, state: Dict[str, torch.Tensor],
             'mm_proj_depth, vision_encoder) belongs to this checkpoint and '
             'that the vision weights are given (vision_encoder.pretrained).')
     for k, ref in expected.items():
+        if ref.is_floating_point() and not state[k].is_floating_point():
+            raise TypeError(
+                f'Checkpoint {source} holds {k!r} as {state[k].dtype}; the '
+                f'model needs floating-point weights there ({ref.dtype}). '
+                'Quantized or integer files are not LLaVA checkpoints in '
+                'the OpenMMLab layout: convert the original weights with '
+                'tools/model_converters.')
         if tuple(state[k].shape) != tuple(ref.shape):
             raise ValueError(
                 f'Checkpoint {source} does not match the model config at '
                 f'{k!r}: checkpoint shape {tuple(state[k].shape)}, model '
                 f'shape {tuple(ref.shape)}. Check the config\'s sizes (e.g. '
                 'vocabulary, hidden size, image size) against the file.')
+
+
+def cast_checked(state: Dict[str, torch.Tensor],
+                 dtype: Optional[torch.dtype],
+                 source: str) -> Dict[str, torch.Tensor]:
+    """Cast floating tensors to ``dtype`` and refuse NaN/inf weights.
+
+    One pass over each tensor (:func:`torch.isfinite` on the values being
+    assigned), so a broken file fails here instead of generating empty
+    text.
+
+    Args:
+        state (dict): Checked state dict (names and shapes).
+        dtype (torch.dtype, optional): Target dtype of floating tensors.
+        source (str): File name(s), for the message.
+
+    Returns:
+        dict: The tensors to assign.
+    """
+    out = {}
+    for k, v in state.items():
+        if v.is_floating_point():
+            if dtype is not None:
+                v = v.to(dtype)
+            if not bool(torch.isfinite(v).all()):
+                n = int((~torch.isfinite(v)).sum())
+                raise ValueError(
+                    f'Checkpoint {source} holds {n} NaN/inf values in '
+                    f'{k!r}{"" if dtype is None else f" (as {dtype})"}. '
+                    'The file is broken (e.g. a diverged training run or '
+                    'a bad conversion); use another checkpoint'
+                    + (' or a wider dtype' if dtype is not None else '')
+                    + '.')
+        out[k] = v
+    return out
 
 
 def _materialise_buffers(model: nn.Module) -> None:
@@ -201,9 +270,7 @@ def load_llava_checkpoint(model: nn.Module,
     state = {k: v for k, v in state.items()
              if not k.endswith('rotary_emb.inv_freq')}
     check_state_dict(model, state, sources)
-    if dtype is not None:
-        state = {k: v.to(dtype) if v.is_floating_point() else v
-                 for k, v in state.items()}
+    state = cast_checked(state, dtype, sources)
     model.load_state_dict(state, strict=True, assign=True)
     _materialise_buffers(model)
     lm = model.model.lang_encoder

@@ -20,6 +20,11 @@ def to_torch_dtype(
     Returns:
         torch.dtype | None: The dtype; ``None`` stays ``None``.
     """
+    if isinstance(dtype, torch.dtype) and not dtype.is_floating_point:
+        raise ValueError(
+            f'dtype={dtype} is not a floating-point dtype; model weights '
+            f'are cast to it. Use one of {list(DTYPE_CHOICES)} (or the '
+            'matching torch dtype).')
     if dtype is None or isinstance(dtype, torch.dtype):
         return dtype
     if dtype not in DTYPES:

@@ -24,6 +24,34 @@ def unavailable(what: str, source: str, option: str,
         f'({type(err).__name__}: {first[:300]}). This machine may be offline '
         'or the name may be wrong. Download it on a machine with network '
         'access (for a hub name: `huggingface-cli download NAME --local-dir '
-        'DIR`) and point the config at the local copy, e.g. '
-        f'`--cfg-options {option}=/path/to/local` on the command line or '
-        f'`get_model(..., {option.split(".")[-1]}=...)` in Python.')
+        f'DIR`) and use the local copy: {local_copy_hint(option)}.')
+
+
+def local_copy_hint(option: str) -> str:
+    """How to point ``option`` at a local copy, as commands accept it.
+
+    Args:
+        option (str): ``'pretrained'`` (the LLaVA checkpoint),
+            ``'load_from'``, ``'--resume'`` or a ``model.*`` config key.
+
+    Returns:
+        str: The command-line and Python forms that work for it.
+    """
+    if option == 'pretrained':
+        return ('`python tools/test.py CONFIG /path/to/file.pth` (the '
+                'checkpoint argument), `get_model(NAME, pretrained='
+                '\'/path/to/file.pth\')` or `init_model(CONFIG, '
+                '\'/path/to/file.pth\')` in Python')
+    if option == 'load_from':
+        return ('`python tools/train.py CONFIG --cfg-options '
+                'load_from=/path/to/file.pth`')
+    if option == '--resume':
+        return '`python tools/train.py CONFIG --resume /path/to/file.pth`'
+    keys = option.split('.')[1:] if option.startswith('model.') else \
+        option.split('.')
+    value = "'/path/to/local'"
+    for key in reversed(keys[1:]):
+        value = f'dict({key}={value})'
+    return (f'`--cfg-options {option}=/path/to/local` for tools/test.py '
+            f'and tools/train.py, or `get_model(..., {keys[0]}={value})` '
+            'in Python')
