@@ -24,6 +24,7 @@ from mmengine.dist import is_main_process
 from mmengine.fileio import LocalBackend
 from mmengine.hooks import CheckpointHook
 from mmengine.logging import HistoryBuffer
+from mmengine.runner import Runner
 
 from llava_mm.registry import HOOKS
 from llava_mm.utils.safe_load import PickledHistoryBuffer
@@ -96,7 +97,8 @@ class SafeCheckpointHook(CheckpointHook):
     """mmengine's ``CheckpointHook``, saving atomically (see the module doc).
 
     Same arguments as :class:`mmengine.hooks.CheckpointHook`. Remote
-    storage (``backend_args``) falls back to mmengine's saving.
+    storage (``backend_args``) and mmengine's ``FlexibleRunner`` (FSDP,
+    DeepSpeed) fall back to mmengine's saving.
     """
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
@@ -113,7 +115,10 @@ class SafeCheckpointHook(CheckpointHook):
 
     def _save_checkpoint_with_step(self, runner, step: int,
                                    meta: dict) -> None:
-        if not isinstance(self.file_backend, LocalBackend):
+        if not (isinstance(self.file_backend, LocalBackend)
+                and isinstance(runner, Runner)):
+            # remote storage, or FlexibleRunner (sharded saves on every
+            # rank): mmengine's saving
             return super()._save_checkpoint_with_step(runner, step, meta)
         stale: Optional[int] = None
         if self.max_keep_ckpts > 0 and not (
