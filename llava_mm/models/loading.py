@@ -178,9 +178,10 @@ def cast_checked(state: Dict[str, torch.Tensor],
                  source: str) -> Dict[str, torch.Tensor]:
     """Cast floating tensors to ``dtype`` and refuse NaN/inf weights.
 
-    One pass over each tensor (:func:`torch.isfinite` on the values being
-    assigned), so a broken file fails here instead of generating empty
-    text.
+    One reduction per tensor (:func:`torch.aminmax`, which propagates
+    NaN, on the values being assigned; far cheaper than ``isfinite`` on
+    bf16, see docs/benchmark.md), so a broken file fails here instead of
+    generating empty text.
 
     Args:
         state (dict): Checked state dict (names and shapes).
@@ -195,7 +196,7 @@ def cast_checked(state: Dict[str, torch.Tensor],
         if v.is_floating_point():
             if dtype is not None:
                 v = v.to(dtype)
-            if not bool(torch.isfinite(v).all()):
+            if v.numel() and not _all_finite(v):
                 n = int((~torch.isfinite(v)).sum())
                 raise ValueError(
                     f'Checkpoint {source} holds {n} NaN/inf values in '
@@ -206,6 +207,12 @@ def cast_checked(state: Dict[str, torch.Tensor],
                     + '.')
         out[k] = v
     return out
+
+
+def _all_finite(t: torch.Tensor) -> bool:
+    """No NaN/inf in ``t`` (one pass, no temporary tensor)."""
+    lo, hi = torch.aminmax(t)
+    return bool(torch.isfinite(lo) & torch.isfinite(hi))
 
 
 def _materialise_buffers(model: nn.Module) -> None:
