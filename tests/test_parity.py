@@ -14,6 +14,7 @@ from PIL import Image
 from llava_mm import get_model
 from llava_mm.apis.base_inferencer import build_test_pipeline
 from llava_mm.converters.to_llava_hf import llava_hf_input_ids
+from llava_mm.generation.kv_cache import skips_last_layer
 from llava_mm.registry import MODELS
 from tiny import (tiny_llava_model_cfg, tiny_test_pipeline,
                               tiny_text_config)
@@ -25,20 +26,26 @@ IMG = 28
 N_PATCHES = (IMG // 14)**2
 
 
-def make_hf_llava(out_dir: str, seed: int = 0):
+# The language models of the parity runs: LLaMA (LLaVA's own) and a
+# variant with another architecture (Qwen2: q/k/v biases, grouped-query
+# attention), which transformers' LLaVA accepts as well.
+TEXT_ARCHS = {'llama': {},
+              'qwen2': dict(model_type='qwen2', num_key_value_heads=2)}
+
+
+def make_hf_llava(out_dir: str, seed: int = 0, arch: str = 'llama'):
     """A random tiny LlavaForConditionalGeneration saved in llava-hf
-    layout."""
-    from transformers import (CLIPVisionConfig, LlamaConfig, LlavaConfig,
+    layout, with the language model ``arch`` of :data:`TEXT_ARCHS`."""
+    from transformers import (AutoConfig, CLIPVisionConfig, LlavaConfig,
                               LlavaForConditionalGeneration)
     torch.manual_seed(seed)
-    text = tiny_text_config(HF_VOCAB)
-    text.pop('model_type')
+    text = tiny_text_config(HF_VOCAB, **TEXT_ARCHS[arch])
     config = LlavaConfig(
         vision_config=CLIPVisionConfig(
             hidden_size=32, intermediate_size=64, num_hidden_layers=3,
             num_attention_heads=4, image_size=IMG, patch_size=14,
             hidden_act='quick_gelu', layer_norm_eps=1e-5, projection_dim=32),
-        text_config=LlamaConfig(**text),
+        text_config=AutoConfig.for_model(**text),
         image_token_id=IMAGE_TOKEN_ID,
         vision_feature_layer=-2,
         vision_feature_select_strategy='default',
@@ -52,17 +59,19 @@ def make_hf_llava(out_dir: str, seed: int = 0):
     return model
 
 
-@pytest.fixture(scope='module')
-def hf_and_ours(tmp_path_factory, tokenizer_dir):
+@pytest.fixture(scope='module', params=sorted(TEXT_ARCHS))
+def hf_and_ours(request, tmp_path_factory, tokenizer_dir):
+    arch = request.param
     root = tmp_path_factory.mktemp('parity')
-    hf = make_hf_llava(str(root / 'hf'))
+    hf = make_hf_llava(str(root / 'hf'), arch=arch)
     ckpt = str(root / 'llava_tiny.pth')
     subprocess.run([
         sys.executable, 'tools/model_converters/llava_hf_to_mm.py',
         str(root / 'hf'), ckpt
     ], check=True)
-    cfg = Config(dict(model=tiny_llava_model_cfg(tokenizer_dir, TEXT_VOCAB,
-                                                 img_size=IMG),
+    cfg = Config(dict(model=tiny_llava_model_cfg(
+        tokenizer_dir, TEXT_VOCAB, img_size=IMG,
+        text_overrides=TEXT_ARCHS[arch]),
                       test_pipeline=tiny_test_pipeline(IMG)))
     ours = get_model(cfg, pretrained=ckpt, device='cpu', dtype='fp32')
     return hf, ours
@@ -133,6 +142,18 @@ def test_greedy_generation_matches(hf_and_ours, prefill):
     assert torch.equal(mine, ref), (mine, ref)
     # Not a degenerate output (one token repeated), so equality means much.
     assert len(set(mine.flatten().tolist())) > 4
+
+
+def test_prompt_pass_shortcut_only_for_llama(hf_and_ours):
+    """The per-sample prompt pass skips the last layer's unread work only
+    for transformers' LLaMA; the variant runs its decoder's own forward
+    (and generation still matches transformers, above)."""
+    hf, ours = hf_and_ours
+    decoder = ours.lang_encoder.get_decoder()
+    is_llama = hf.config.text_config.model_type == 'llama'
+    assert type(decoder).__name__ == ('LlamaModel' if is_llama
+                                      else 'Qwen2Model')
+    assert skips_last_layer(decoder) is is_llama
 
 
 def test_batch_equals_single(hf_and_ours):

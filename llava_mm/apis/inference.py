@@ -6,6 +6,7 @@ from typing import List, Optional, Union
 import torch
 from mmengine.config import Config
 
+from llava_mm.ops.cpu.speedups import apply_cpu_speedups
 from llava_mm.registry import MODELS
 from llava_mm.utils.dtypes import to_torch_dtype
 from .model_index import is_config_path, model_entry
@@ -18,6 +19,7 @@ def init_model(config: Union[str, Config],
                checkpoint: Optional[str] = None,
                device: Optional[str] = None,
                dtype: Union[str, torch.dtype, None] = None,
+               cpu_speedups: Union[str, dict, None] = None,
                **kwargs) -> torch.nn.Module:
     """Build a model from a config and load a checkpoint into it.
 
@@ -32,10 +34,14 @@ def init_model(config: Union[str, Config],
         device (str, optional): Defaults to CUDA when available, else CPU.
         dtype (str | torch.dtype, optional): ``'bf16'``, ``'fp16'``,
             ``'fp32'``; None keeps the checkpoint's dtype.
+        cpu_speedups (str | dict, optional): ``'auto'``, ``'on'``,
+            ``'off'`` or a dict (:mod:`llava_mm.ops.cpu.speedups`); None
+            takes ``config.model.cpu_speedups`` (default ``'auto'``).
         **kwargs: Overrides merged into ``config.model``.
 
     Returns:
-        Llava: The model in eval mode, with ``model.cfg`` set.
+        Llava: The model in eval mode, with ``model.cfg`` set and the CPU
+        speed-ups applied (``model.cpu_speedups_applied``).
     """
     cfg = Config.fromfile(config) if isinstance(config, str) else \
         copy.deepcopy(config)
@@ -56,13 +62,17 @@ def init_model(config: Union[str, Config],
         if dtype is not None:
             model.to(dtype)
     model.cfg = cfg
-    return model.to(device or default_device()).eval()
+    model = model.to(device or default_device()).eval()
+    apply_cpu_speedups(model, cpu_speedups if cpu_speedups is not None
+                       else model.cpu_speedups)
+    return model
 
 
 def get_model(model: Union[str, Config],
               pretrained: Union[bool, str] = True,
               device: Optional[str] = None,
               dtype: Union[str, torch.dtype, None] = None,
+              cpu_speedups: Union[str, dict, None] = None,
               **kwargs) -> torch.nn.Module:
     """Get a model by name (see :func:`list_models`) or config file.
 
@@ -72,6 +82,7 @@ def get_model(model: Union[str, Config],
             builds random weights, a str is a checkpoint path or URL.
         device (str, optional): Defaults to CUDA when available, else CPU.
         dtype (str | torch.dtype, optional): Parameter dtype.
+        cpu_speedups (str | dict, optional): See :func:`init_model`.
         **kwargs: Overrides merged into ``config.model``, e.g.
             ``tokenizer=dict(name_or_path='/local/dir')``.
 
@@ -96,7 +107,7 @@ def get_model(model: Union[str, Config],
     if isinstance(pretrained, str):
         checkpoint = pretrained
     return init_model(config, checkpoint, device=device, dtype=dtype,
-                      **kwargs)
+                      cpu_speedups=cpu_speedups, **kwargs)
 
 
 # The inferencer of the last model inference_model built by name: a second

@@ -14,8 +14,8 @@ at a time into such a cache. On CPU, where the prompt pass is bound by
 arithmetic, that skips the padding and lets each sample's attention be
 plainly causal (no mask: half the score blocks are skipped) instead of
 masked; the batched decode steps that follow are unchanged. Its output is
-only the cache, so of the last decoder layer it computes just the keys and
-values (no queries, attention, output projection or MLP there).
+only the cache, so for transformers' LLaMA it computes just the keys and
+values of the last decoder layer (:func:`skips_last_layer`).
 """
 import inspect
 from typing import Optional
@@ -23,7 +23,10 @@ from typing import Optional
 import torch
 from transformers.cache_utils import Cache, DynamicCache, DynamicLayer
 from transformers.masking_utils import create_causal_mask
-from transformers.models.llama.modeling_llama import apply_rotary_pos_emb
+from transformers.models.llama.modeling_llama import (LlamaAttention,
+                                                      LlamaDecoderLayer,
+                                                      LlamaModel,
+                                                      apply_rotary_pos_emb)
 
 # The cache's keyword in transformers' LLaMA modules, create_causal_mask and
 # generate: 5.24 renamed it from ``past_key_values`` to ``cache`` (the old
@@ -150,22 +153,51 @@ class PreallocatedCache(DynamicCache):
             layer.values = layer._v[..., :end, :]
 
 
+def skips_last_layer(decoder: torch.nn.Module) -> bool:
+    """Whether :func:`cache_prompt` may skip the last layer's unread work.
+
+    The shortcut re-implements how a layer makes its keys and values (input
+    norm, ``k_proj``/``v_proj``, LLaMA's rotary embedding) and how
+    ``LlamaModel.forward`` calls its layers, so it is right only for
+    transformers' LLaMA classes themselves. A subclass or another
+    architecture (extra key norms, fused projections, scaled embeddings,
+    other position encodings) may differ anywhere in that, so it gets the
+    decoder's own forward pass.
+
+    Args:
+        decoder (nn.Module): The LM's decoder (``get_decoder()``).
+
+    Returns:
+        bool: True for a plain ``LlamaModel`` of ``LlamaDecoderLayer``s
+        with ``LlamaAttention``.
+    """
+    return type(decoder) is LlamaModel and all(
+        type(layer) is LlamaDecoderLayer
+        and type(layer.self_attn) is LlamaAttention
+        for layer in decoder.layers)
+
+
 def cache_prompt(decoder: torch.nn.Module, inputs_embeds: torch.Tensor,
                  cache: Cache) -> None:
     """Fill ``cache`` with the keys and values of one unpadded prompt.
 
     The same cache as ``decoder(inputs_embeds=..., cache=cache,
-    use_cache=True)`` (a LLaMA decoder, run the way ``LlamaModel.forward``
-    runs its layers), without the work whose result nothing reads: the
-    last layer's keys and values depend only on its input, so its
-    queries, attention, output projection and MLP are skipped, as is the
-    final norm.
+    use_cache=True)``, which is what runs unless
+    :func:`skips_last_layer`. For transformers' LLaMA it skips the work
+    whose result nothing reads: the last layer's keys and values depend
+    only on its input, so its queries, attention, output projection and
+    MLP are skipped, as is the final norm (the other layers are run the
+    way ``LlamaModel.forward`` runs them).
 
     Args:
         decoder (nn.Module): The LM's decoder (``get_decoder()``).
         inputs_embeds (torch.Tensor): (1, n, D) prompt embeddings.
         cache (Cache): An empty cache; filled in place.
     """
+    if not skips_last_layer(decoder):
+        decoder(inputs_embeds=inputs_embeds, use_cache=True,
+                **{CACHE_KWARG: cache})
+        return
     n = inputs_embeds.shape[1]
     position_ids = torch.arange(n, device=inputs_embeds.device)[None]
     mask = create_causal_mask(

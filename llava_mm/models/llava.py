@@ -12,7 +12,7 @@ The prompt is cut at ``<image>``; every text chunk is tokenised on its own
 (the first one with BOS), as the official ``tokenizer_image_token`` does, and
 the image's patch features are spliced in where ``<image>`` stood.
 """
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Union
 
 import torch
 import torch.nn.functional as F
@@ -25,6 +25,7 @@ from llava_mm.registry import MODELS, TOKENIZER
 from .builders import _causal_lm  # noqa: F401  (registers the builders)
 from .data_preprocessor import build_data_preprocessor
 from llava_mm.generation.logits_check import CheckFiniteLogits
+from llava_mm.ops.cpu.speedups import check_setting
 from llava_mm.generation.kv_cache import (CACHE_KWARG, PreallocatedCache,
                                           prefill_each)
 from llava_mm.constants import (CAPTION_PROMPT, IGNORE_INDEX, IMAGE_TOKEN,
@@ -114,8 +115,12 @@ class Llava(PromptMixin, BaseModel):
             does), ``'each'`` (sample by sample into the cache, no padding
             and none of the last layer's unread work:
             :func:`~llava_mm.generation.kv_cache.prefill_each`) or ``'auto'``
-            (``'each'`` on CPU, where the pass is bound by arithmetic,
-            ``'batched'`` elsewhere). Defaults to ``'auto'``.
+            (``'each'`` on CPU where ``cpu_speedups`` chose it, else
+            ``'batched'``). Defaults to ``'auto'``.
+        cpu_speedups (str | dict): The CPU speed-ups that
+            :func:`~llava_mm.apis.init_model` applies: ``'auto'``, ``'on'``,
+            ``'off'`` or a dict (see :mod:`llava_mm.ops.cpu.speedups`).
+            Defaults to ``'auto'``.
         data_preprocessor (dict, optional): Defaults to
             :class:`MultiModalDataPreprocessor`.
         init_cfg (dict, optional): mmengine init config.
@@ -142,6 +147,7 @@ class Llava(PromptMixin, BaseModel):
                  freeze_lm: bool = False,
                  load_lang_pretrained: bool = False,
                  prefill: str = 'auto',
+                 cpu_speedups: Union[str, dict] = 'auto',
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(
@@ -167,6 +173,10 @@ class Llava(PromptMixin, BaseModel):
             raise ValueError(f'prefill must be "auto", "batched" or "each", '
                              f'got {prefill!r}.')
         self.prefill = prefill
+        check_setting(cpu_speedups)
+        self.cpu_speedups = cpu_speedups
+        # Set by apply_cpu_speedups (init_model): prefill='auto' on CPU.
+        self.cpu_prefill_each = False
         self.generation_cfg = dict(generation_cfg or {})
         self.mm_vision_select_layer = mm_vision_select_layer
 
@@ -365,7 +375,8 @@ class Llava(PromptMixin, BaseModel):
                 'num_return_sequences', gen.num_return_sequences or 1) > 1
             if not expands and int(mask.sum(1).min()) >= 2 and (
                     self.prefill == 'each' or
-                (self.prefill == 'auto' and mask.device.type == 'cpu')):
+                (self.prefill == 'auto' and self.cpu_prefill_each
+                 and mask.device.type == 'cpu')):
                 prefill_each(self.lang_encoder.get_decoder(),
                              batch['inputs_embeds'], mask,
                              cfg[CACHE_KWARG])

@@ -31,12 +31,8 @@ _ext = None
 
 def cpu_has_avx512_bf16() -> bool:
     """Whether this CPU has the AVX512-BF16 instructions (Linux)."""
-    try:
-        with open('/proc/cpuinfo') as f:
-            return any(line.startswith('flags') and 'avx512_bf16' in
-                       line.split() for line in f)
-    except OSError:
-        return False
+    from .speedups import cpu_features
+    return cpu_features()['avx512_bf16']
 
 
 def load_kernel():
@@ -55,7 +51,11 @@ def load_kernel():
                 'The bf16 gemv kernel needs a CPU with AVX512-BF16 (the '
                 '"avx512_bf16" flag of /proc/cpuinfo); this one has none. '
                 'Leave it off (torch\'s kernels are used).')
+        from mmengine.logging import print_log
         from torch.utils.cpp_extension import load
+        print_log('Loading the bf16 gemv kernel (built with g++ on first '
+                  'use, cached under TORCH_EXTENSIONS_DIR).',
+                  logger='current')
         flags = ['-O3', '-mavx512f', '-mavx512bf16', '-fopenmp']
         try:
             _ext = load('llava_mm_bf16_gemv', [_SRC], extra_cflags=flags,
