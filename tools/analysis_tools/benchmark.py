@@ -67,13 +67,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('--config', default=None,
                    help='base config (default configs/llava/'
                    'llava-7b-v1.5_caption.py)')
-    p.add_argument('--fp32-prefill', choices=['auto', 'on', 'off'],
-                   default='auto', help='7b: prompt pass with fp32 kernels '
-                   '(auto: where bf16 matmuls are not native)')
-    p.add_argument('--bf16-gemv', choices=['auto', 'on', 'off'],
-                   default='auto', help='ours, bf16: decode steps with the '
-                   'AVX512-BF16 gemv kernel (llava_mm/ops/cpu/gemv.py; '
-                   'auto: where the CPU has AVX512-BF16)')
+    p.add_argument('--cpu-speedups', default='auto',
+                   help="ours: init_model's cpu_speedups, 'auto' (default), "
+                   "'on', 'off' or a JSON dict, e.g. "
+                   '\'{"prefill_each": false}\' '
+                   '(llava_mm/ops/cpu/speedups.py)')
     p.add_argument('--make-checkpoint', metavar='PATH', default=None,
                    help='only write the random bf16 checkpoint of --preset')
     return p.parse_args(argv)
@@ -98,12 +96,9 @@ def main(argv: Optional[List[str]] = None) -> dict:
         print(f'Wrote {n / 1e9:.2f}B random bf16 parameters to '
               f'{args.make_checkpoint}')
         return dict(checkpoint=args.make_checkpoint, params=n)
-    gemv = dict(auto=None, on=True, off=False)[args.bf16_gemv]
     if args.preset == '7b':
         res = load_check(args.work_dir, args.new_tokens, args.checkpoint,
-                         args.config, dict(auto=None, on=True,
-                                           off=False)[args.fp32_prefill],
-                         bf16_gemv=gemv)
+                         args.config, cpu_speedups=args.cpu_speedups)
     else:
         dtype = args.dtype
         if dtype == 'auto':
@@ -113,7 +108,8 @@ def main(argv: Optional[List[str]] = None) -> dict:
                            args.new_tokens, args.eval_new_tokens,
                            args.batch_sizes, args.requests, args.repeats,
                            rounds=args.rounds, load=not args.no_load,
-                           drop_caches=args.drop_caches, bf16_gemv=gemv)
+                           drop_caches=args.drop_caches,
+                           cpu_speedups=args.cpu_speedups)
     res['command'] = ' '.join(['python', 'tools/analysis_tools/benchmark.py'] +
                               (sys.argv[1:] if argv is None else argv))
     print(summary(res))

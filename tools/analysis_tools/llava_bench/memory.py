@@ -150,8 +150,8 @@ def measure_load(impl: str, config: str, checkpoint: str, dtype: str,
 
 
 def child(impl: str, config: str, checkpoint: str, dtype: str,
-          new_tokens: int, fp32_prefill: bool = False,
-          touch: bool = False, bf16_gemv: bool = False) -> dict:
+          new_tokens: int, cpu_speedups: str = 'auto',
+          touch: bool = False) -> dict:
     """Load one model, generate once, report times and RSS.
 
     Args:
@@ -160,17 +160,16 @@ def child(impl: str, config: str, checkpoint: str, dtype: str,
         checkpoint (str): Checkpoint file / directory.
         dtype (str): ``'bf16'`` or ``'fp32'``.
         new_tokens (int): Tokens to generate (EOS ignored).
-        fp32_prefill (bool): Ours only: run the prompt pass with fp32
-            kernels (see :mod:`llava_mm.ops.cpu.fp32_prefill`).
+        cpu_speedups (str): Ours only: ``init_model``'s setting
+            (``'auto'``, ``'on'``, ``'off'`` or a JSON dict).
         touch (bool): After the load, time :func:`touch_weights`.
-        bf16_gemv (bool): Ours only: decode steps with
-            :mod:`llava_mm.ops.cpu.gemv`.
 
     Returns:
         dict: ``rss_base`` (after imports), ``load_s``, ``touch_s``,
         ``peak_rss_load`` (after load and touch),
         ``peak_rss`` (after the generation), ``prefill_s``,
-        ``decode_tokens_per_s``, ``tokens`` and ``caption``.
+        ``decode_tokens_per_s``, ``tokens``, ``caption``,
+        ``prompt_positions`` and (ours) ``cpu_speedups_applied``.
     """
     import torch
     from mmengine.config import Config
@@ -184,13 +183,9 @@ def child(impl: str, config: str, checkpoint: str, dtype: str,
     report = dict(impl=impl, dtype=dtype, rss_base=rss_bytes())
     start = time.perf_counter()
     if impl == 'ours':
-        model = init_model(cfg, checkpoint, device='cpu', dtype=dtype)
-        if fp32_prefill:
-            from llava_mm.ops.cpu.fp32_prefill import use_fp32_prefill
-            use_fp32_prefill(model)
-        if bf16_gemv:
-            from llava_mm.ops.cpu.gemv import use_bf16_gemv
-            use_bf16_gemv(model)
+        model = init_model(cfg, checkpoint, device='cpu', dtype=dtype,
+                           cpu_speedups=parse_speedups(cpu_speedups))
+        report['cpu_speedups_applied'] = model.cpu_speedups_applied
     else:
         from transformers import LlavaForConditionalGeneration
         hf = LlavaForConditionalGeneration.from_pretrained(
@@ -214,8 +209,22 @@ def child(impl: str, config: str, checkpoint: str, dtype: str,
         timer.start, prefill_s=s[0] - timer.start,
         decode_tokens_per_s=(len(s) - 1) / (s[-1] - s[0])
         if len(s) > 1 else None, tokens=out[0].tolist(),
-        caption=model.tokenizer.decode(out[0], skip_special_tokens=True))
+        caption=model.tokenizer.decode(out[0], skip_special_tokens=True),
+        prompt_positions=len(model.tokenize_prompt(model.format_prompt(
+            prompts[0]))) - 1 + model.model.vision_tower.num_patches)
     return report
+
+
+def parse_speedups(value: str):
+    """``'auto'``/``'on'``/``'off'``, or a JSON dict, as init_model takes.
+
+    Args:
+        value (str): The command-line value.
+
+    Returns:
+        str | dict: For ``init_model(cpu_speedups=...)``.
+    """
+    return json.loads(value) if value.startswith('{') else value
 
 
 def main() -> None:
@@ -226,8 +235,7 @@ def main() -> None:
     parser.add_argument('--dtype', choices=['bf16', 'fp32'], default='bf16')
     parser.add_argument('--new-tokens', type=int, default=2)
     parser.add_argument('--threads', type=int, default=None)
-    parser.add_argument('--fp32-prefill', action='store_true')
-    parser.add_argument('--bf16-gemv', action='store_true')
+    parser.add_argument('--cpu-speedups', default='auto')
     parser.add_argument('--touch', action='store_true',
                         help='fault every weight page in after the load')
     args = parser.parse_args()
@@ -235,8 +243,8 @@ def main() -> None:
         import torch
         torch.set_num_threads(args.threads)
     print(json.dumps(child(args.impl, args.config, args.checkpoint,
-                           args.dtype, args.new_tokens, args.fp32_prefill,
-                           args.touch, args.bf16_gemv)))
+                           args.dtype, args.new_tokens, args.cpu_speedups,
+                           args.touch)))
 
 
 if __name__ == '__main__':

@@ -185,25 +185,34 @@ def time_throughput(fns: Dict[str, GenerateFn], images: torch.Tensor,
 
     Returns:
         dict: ``'{name}_b{b}'`` -> ``seconds`` (best), ``seconds_all``,
-        ``images_per_s`` and ``tokens`` (R lists, last round).
+        ``images_per_s``, ``decode_steps_per_s`` (best round: decode
+        steps of its batches over their time) and ``tokens`` (R lists,
+        last round).
     """
-    out = {f'{n}_b{b}': dict(seconds_all=[], tokens=[])
+    out = {f'{n}_b{b}': dict(seconds_all=[], decode_all=[], tokens=[])
            for b in batch_sizes for n in fns}
     for _ in range(rounds):
         for b in batch_sizes:
             spent = {n: 0.0 for n in fns}
+            steps = {n: [0, 0.0] for n in fns}  # decode steps, seconds
             toks = {n: [] for n in fns}
             for i in range(0, len(prompts), b):
                 for n, fn in fns.items():
-                    start = time.perf_counter()
+                    timer = StepTimer()
                     toks[n] += fn(images[i:i + b], prompts[i:i + b],
-                                  new_tokens, StepTimer()).tolist()
-                    spent[n] += time.perf_counter() - start
+                                  new_tokens, timer).tolist()
+                    spent[n] += time.perf_counter() - timer.start
+                    s = timer.steps
+                    steps[n][0] += len(s) - 1
+                    steps[n][1] += s[-1] - s[0]
             for n in fns:
                 r = out[f'{n}_b{b}']
                 r['seconds_all'].append(round(spent[n], 3))
+                if steps[n][1] > 0:
+                    r['decode_all'].append(steps[n][0] / steps[n][1])
                 r['tokens'] = toks[n]
     for r in out.values():
         r['seconds'] = min(r['seconds_all'])
         r['images_per_s'] = len(prompts) / r['seconds']
+        r['decode_steps_per_s'] = max(r.pop('decode_all'), default=None)
     return out
