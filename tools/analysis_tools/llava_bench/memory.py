@@ -174,7 +174,7 @@ def child(impl: str, config: str, checkpoint: str, dtype: str,
     import torch
     from mmengine.config import Config
 
-    from llava_mm import init_model
+    from llava_mm import get_model
     from llava_mm.utils.dtypes import to_torch_dtype
     from .timing import StepTimer, hf_generate, make_requests, ours_generate
     cfg = Config.fromfile(config)
@@ -183,8 +183,9 @@ def child(impl: str, config: str, checkpoint: str, dtype: str,
     report = dict(impl=impl, dtype=dtype, rss_base=rss_bytes())
     start = time.perf_counter()
     if impl == 'ours':
-        model = init_model(cfg, checkpoint, device='cpu', dtype=dtype,
-                           cpu_speedups=parse_speedups(cpu_speedups))
+        model = get_model(cfg, pretrained=checkpoint, device='cpu',
+                          dtype=dtype,
+                          cpu_speedups=parse_speedups(cpu_speedups))
         report['cpu_speedups_applied'] = model.cpu_speedups_applied
     else:
         from transformers import LlavaForConditionalGeneration
