@@ -104,6 +104,14 @@ def test_fp32_model_and_config_field():
     assert _state(model)['attention'] == 'llava_mm_sdpa'
     with pytest.raises(ValueError, match='cpu_speedups'):
         MODELS.build({**cfg.model, 'cpu_speedups': 'sometimes'})
+    # A model built without init_model (a training Runner's) resolves the
+    # per-sample prompt pass from its config field when it generates.
+    bare = MODELS.build(cfg.model)
+    assert bare.cpu_prefill_each is None
+    assert bare._cpu_prefill_each() is False  # cfg says 'off'
+    bare = MODELS.build({**cfg.model, 'cpu_speedups': 'auto'})
+    assert bare._cpu_prefill_each() is auto_choice(
+        cpu_features())['prefill_each']
 
 
 def test_qwen2_variant_config_builds(tokenizer_dir):

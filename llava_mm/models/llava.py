@@ -25,7 +25,7 @@ from llava_mm.registry import MODELS, TOKENIZER
 from .builders import _causal_lm  # noqa: F401  (registers the builders)
 from .data_preprocessor import build_data_preprocessor
 from llava_mm.generation.logits_check import CheckFiniteLogits
-from llava_mm.ops.cpu.speedups import check_setting
+from llava_mm.ops.cpu.speedups import check_setting, resolve
 from llava_mm.generation.kv_cache import (CACHE_KWARG, PreallocatedCache,
                                           prefill_each)
 from llava_mm.constants import (CAPTION_PROMPT, IGNORE_INDEX, IMAGE_TOKEN,
@@ -175,8 +175,9 @@ class Llava(PromptMixin, BaseModel):
         self.prefill = prefill
         check_setting(cpu_speedups)
         self.cpu_speedups = cpu_speedups
-        # Set by apply_cpu_speedups (init_model): prefill='auto' on CPU.
-        self.cpu_prefill_each = False
+        # Set by apply_cpu_speedups (init_model); None (a model built
+        # otherwise, e.g. by a training Runner): resolved from the setting.
+        self.cpu_prefill_each = None
         self.generation_cfg = dict(generation_cfg or {})
         self.mm_vision_select_layer = mm_vision_select_layer
 
@@ -375,8 +376,8 @@ class Llava(PromptMixin, BaseModel):
                 'num_return_sequences', gen.num_return_sequences or 1) > 1
             if not expands and int(mask.sum(1).min()) >= 2 and (
                     self.prefill == 'each' or
-                (self.prefill == 'auto' and self.cpu_prefill_each
-                 and mask.device.type == 'cpu')):
+                (self.prefill == 'auto' and mask.device.type == 'cpu'
+                 and self._cpu_prefill_each())):
                 prefill_each(self.lang_encoder.get_decoder(),
                              batch['inputs_embeds'], mask,
                              cfg[CACHE_KWARG])
@@ -389,6 +390,11 @@ class Llava(PromptMixin, BaseModel):
         return self.lang_encoder.generate(
             inputs_embeds=batch['inputs_embeds'],
             attention_mask=batch['attention_mask'], **cfg)
+
+    def _cpu_prefill_each(self) -> bool:
+        if self.cpu_prefill_each is None:
+            return resolve(self.cpu_speedups)['prefill_each']
+        return self.cpu_prefill_each
 
     def predict(self,
                 images: torch.Tensor,

@@ -138,6 +138,7 @@ def hf_dir_with_processor(cfg, hf_dir: str, out_dir: str) -> str:
                    vision_feature_select_strategy='default',
                    num_additional_image_tokens=1).save_pretrained(out_dir)
     config = LlavaConfig.from_pretrained(hf_dir)
+    config.architectures = ['LlavaForConditionalGeneration']
     config.image_token_id = tok.convert_tokens_to_ids('<image>')
     config.pad_token_id = tok.pad_token_id
     config.save_pretrained(out_dir)

@@ -38,7 +38,8 @@ def main() -> dict:
                                           'prompt.txt')).read()
     start = time.perf_counter()
     llm = LLM(model=args.model_dir, dtype='bfloat16', max_model_len=1024,
-              limit_mm_per_prompt={'image': 1}, enforce_eager=True)
+              limit_mm_per_prompt={'image': 1}, enforce_eager=True,
+              runner='generate')
     load_s = time.perf_counter() - start
     params = SamplingParams(temperature=0.0, max_tokens=args.new_tokens,
                             min_tokens=args.new_tokens, ignore_eos=True)

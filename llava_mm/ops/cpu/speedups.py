@@ -23,6 +23,7 @@ per-sample prompt pass everywhere but on AMX CPUs (whose batched bf16
 prompt pass is as fast). ``'on'`` turns on every one that can run here;
 ``'off'`` is transformers' behaviour. Nothing changes on GPUs.
 """
+import functools
 import logging
 import os
 import shutil
@@ -38,6 +39,18 @@ SPEEDUPS = ('bf16_gemv', 'fp32_prefill', 'decode_attention', 'prefill_each')
 Setting = Union[str, Dict[str, Union[bool, str]], None]
 
 
+@functools.lru_cache(maxsize=None)
+def _cpu_flags() -> frozenset:
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('flags'):
+                    return frozenset(line.split(':', 1)[1].split())
+    except OSError:
+        pass
+    return frozenset()
+
+
 def cpu_features() -> dict:
     """What the CPU offers for bf16 work (Linux ``/proc/cpuinfo`` flags).
 
@@ -45,15 +58,7 @@ def cpu_features() -> dict:
         dict: ``amx_bf16``, ``avx512_bf16``, ``avx2`` (bools), ``threads``
         (torch's intra-op threads) and ``capability`` (torch's).
     """
-    flags = set()
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('flags'):
-                    flags = set(line.split(':', 1)[1].split())
-                    break
-    except OSError:
-        pass
+    flags = _cpu_flags()
     return dict(amx_bf16='amx_bf16' in flags,
                 avx512_bf16='avx512_bf16' in flags,
                 avx2='avx2' in flags, threads=torch.get_num_threads(),
