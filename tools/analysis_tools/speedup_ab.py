@@ -18,6 +18,8 @@ faster) are what ``llava_mm/ops/cpu/speedups.py`` chooses from:
 """
 import argparse
 import json
+import os
+import pathlib
 import time
 from typing import Callable, Dict, List, Optional
 
@@ -113,7 +115,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
     args = p.parse_args(argv)
     from llava_mm.ops.cpu.speedups import cpu_features
     res = dict(cpu_features=cpu_features(), rounds=args.rounds,
-               loadavg_start=__import__('os').getloadavg()[0])
+               loadavg_start=os.getloadavg()[0])
     for t in args.threads:
         torch.set_num_threads(t)
         r = dict(fp32_prefill=fp32_prefill_case(args.rounds),
@@ -122,11 +124,11 @@ def main(argv: Optional[List[str]] = None) -> dict:
         if res['cpu_features']['avx512_bf16']:
             r['bf16_gemv'] = gemv_cases(args.rounds)
         res[f'threads_{t}'] = r
-    res['loadavg_end'] = __import__('os').getloadavg()[0]
-    print(json.dumps(res, indent=1))
+    res['loadavg_end'] = os.getloadavg()[0]
+    text = json.dumps(res, indent=1)
+    print(text)
     if args.out:
-        with open(args.out, 'w') as f:
-            json.dump(res, f, indent=1)
+        pathlib.Path(args.out).write_text(text)
     return res
 
 

@@ -28,8 +28,12 @@ def main() -> dict:
     p.add_argument('--new-tokens', type=int, default=16)
     p.add_argument('--prompt', default=None,
                    help='defaults to the e2e prompt in data_dir/prompt.txt')
+    p.add_argument('--memory-fraction', type=float, default=0.25,
+                   help='share of RAM vLLM may take (weights, KV cache)')
     p.add_argument('--out', default=None)
     args = p.parse_args()
+    # Both cores compute (vLLM keeps one for itself by default).
+    os.environ.setdefault('VLLM_CPU_NUM_OF_RESERVED_CPU', '0')
     from PIL import Image
     from vllm import LLM, SamplingParams
     with open(osp.join(args.data_dir, 'annotations', 'captions.json')) as f:
@@ -39,7 +43,8 @@ def main() -> dict:
     start = time.perf_counter()
     llm = LLM(model=args.model_dir, dtype='bfloat16', max_model_len=1024,
               limit_mm_per_prompt={'image': 1}, enforce_eager=True,
-              runner='generate')
+              runner='generate',
+              gpu_memory_utilization=args.memory_fraction)
     load_s = time.perf_counter() - start
     params = SamplingParams(temperature=0.0, max_tokens=args.new_tokens,
                             min_tokens=args.new_tokens, ignore_eos=True)
