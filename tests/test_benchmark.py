@@ -93,3 +93,38 @@ def test_benchmark_cli_writes_json(tmp_path):
     assert all(v > 0 for v in res['ratios'].values())
     assert res['latency']['same_tokens'] is True
     assert res['throughput']['same_tokens_as_hf_b1']['ours_b2'] == 1.0
+
+
+def test_e2e_caption_set_and_processor(tiny, tmp_path):
+    """e2e_benchmark's inputs: a COCO-format set our dataset reads, and a
+    llava-hf directory whose own processor feeds transformers' LLaVA."""
+    from PIL import Image
+    from transformers import AutoProcessor, LlavaForConditionalGeneration
+
+    from llava_mm.datasets import COCOCaption
+    from tools.analysis_tools.e2e_benchmark import (_prompt,
+                                                    hf_dir_with_processor,
+                                                    make_caption_set)
+    paths = make_caption_set(str(tmp_path / 'set'), 3, 28)
+    data = COCOCaption(data_root=str(tmp_path / 'set'),
+                       ann_file=osp.relpath(paths['ann_file'],
+                                            str(tmp_path / 'set')))
+    assert len(data) == 3
+    assert data.get_data_info(0)['img_path'].endswith('000000.jpg')
+    gt = json.load(open(paths['gt_file']))
+    assert len(gt['annotations']) == 6
+    out = hf_dir_with_processor(tiny['cfg'], tiny['hf_dir'],
+                                str(tmp_path / 'hf_proc'))
+    processor = AutoProcessor.from_pretrained(out)
+    model = LlavaForConditionalGeneration.from_pretrained(out).eval()
+    img = Image.open(osp.join(str(tmp_path / 'set'), 'images',
+                              '000001.jpg'))
+    inputs = processor(images=[img], text=[_prompt(tiny['cfg'])],
+                       return_tensors='pt')
+    n_image = (inputs['input_ids'] == model.config.image_token_id).sum()
+    assert n_image == (28 // 14)**2
+    assert inputs['pixel_values'].shape == (1, 3, 28, 28)
+    with torch.no_grad():
+        ids = model.generate(**inputs, max_new_tokens=3, min_new_tokens=3,
+                             do_sample=False)
+    assert ids.shape[1] == inputs['input_ids'].shape[1] + 3
