@@ -93,6 +93,17 @@ def test_benchmark_cli_writes_json(tmp_path):
     assert all(v > 0 for v in res['ratios'].values())
     assert res['latency']['same_tokens'] is True
     assert res['throughput']['same_tokens_as_hf_b1']['ours_b2'] == 1.0
+    # Distance to the machine's limits, both models, batch 1 and 2.
+    lim = res['limits']
+    assert lim['machine']['matmul_peak_gflops'] > 0
+    assert lim['machine']['read_gbps'] > 0
+    for name in ('ours', 'hf'):
+        assert set(lim[name]) == {
+            'prefill_gflops', 'prefill_of_peak', 'decode_b1_gbps',
+            'decode_b1_of_bandwidth', 'decode_b2_gbps',
+            'decode_b2_of_bandwidth'}
+        assert all(v > 0 for v in lim[name].values())
+    assert res['config']['cpu_speedups_applied']['bf16_gemv'] is False
 
 
 def test_e2e_caption_set_and_processor(tiny, tmp_path):

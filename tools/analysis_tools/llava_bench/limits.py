@@ -124,11 +124,16 @@ def distance_to_limits(model, prompt_positions: int, new_tokens: int,
         ``decode_b{B}_gbps`` and ``decode_b{B}_of_bandwidth``.
     """
     gflops = prefill_flops(model, prompt_positions) / prefill_s / GB
-    out = dict(prefill_gflops=round(gflops, 1),
-               prefill_of_peak=round(gflops / peak_gflops, 3))
+    out = dict(prefill_gflops=_sig(gflops),
+               prefill_of_peak=_sig(gflops / peak_gflops))
     positions = prompt_positions + new_tokens / 2
     for b, rate in decode_steps_per_s.items():
         gbps = decode_step_bytes(model, b, positions) * rate / GB
-        out[f'decode_b{b}_gbps'] = round(gbps, 2)
-        out[f'decode_b{b}_of_bandwidth'] = round(gbps / read_gbps, 3)
+        out[f'decode_b{b}_gbps'] = _sig(gbps)
+        out[f'decode_b{b}_of_bandwidth'] = _sig(gbps / read_gbps)
     return out
+
+
+def _sig(x: float) -> float:
+    """Three significant digits."""
+    return float(f'{x:.3g}')
