@@ -111,9 +111,25 @@ def use_bf16_gemv(model: nn.Module) -> int:
         int: How many layers were switched.
     """
     load_kernel()
+    return set_bf16_gemv(model, True)
+
+
+def set_bf16_gemv(model: nn.Module, on: bool) -> int:
+    """Switch a model's bf16 ``nn.Linear`` layers to :class:`GemvLinear`
+    (``on``) or every :class:`GemvLinear` back to ``nn.Linear``.
+
+    Args:
+        model (nn.Module): The model.
+        on (bool): Direction.
+
+    Returns:
+        int: How many layers were switched to the kernel.
+    """
     n = 0
     for m in model.modules():
-        if type(m) is nn.Linear and m.weight.dtype == torch.bfloat16:
+        if on and type(m) is nn.Linear and m.weight.dtype == torch.bfloat16:
             m.__class__ = GemvLinear
             n += 1
+        elif not on and type(m) is GemvLinear:
+            m.__class__ = nn.Linear
     return n

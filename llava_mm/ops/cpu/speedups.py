@@ -150,18 +150,6 @@ def _gemv_ready(features: dict) -> bool:
     return True
 
 
-def _set_gemv(model: nn.Module, on: bool) -> int:
-    from .gemv import GemvLinear
-    n = 0
-    for m in model.modules():
-        if on and type(m) is nn.Linear and m.weight.dtype == torch.bfloat16:
-            m.__class__ = GemvLinear
-            n += 1
-        elif not on and type(m) is GemvLinear:
-            m.__class__ = nn.Linear
-    return n
-
-
 def _set_attention(lm: nn.Module, on: bool) -> bool:
     """Switch between SDPA and ``'llava_mm_sdpa'``; others are kept."""
     current = lm.config._attn_implementation
@@ -191,6 +179,7 @@ def apply_cpu_speedups(model: nn.Module, setting: Setting = 'auto',
         dict: What is on now (also kept as ``model.cpu_speedups_applied``).
     """
     from .fp32_prefill import use_fp32_prefill
+    from .gemv import set_bf16_gemv
     features = features or cpu_features()
     want = resolve(setting, features)
     lm = model.lang_encoder
@@ -203,7 +192,7 @@ def apply_cpu_speedups(model: nn.Module, setting: Setting = 'auto',
         decode_attention=_set_attention(lm, want['decode_attention']
                                         and on_cpu),
         prefill_each=want['prefill_each'] and on_cpu)
-    _set_gemv(model, applied['bf16_gemv'])
+    set_bf16_gemv(model, applied['bf16_gemv'])
     for handle in getattr(model, '_fp32_prefill_handles', []):
         handle.remove()
     model._fp32_prefill_handles = (use_fp32_prefill(model)
