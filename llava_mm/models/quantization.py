@@ -31,6 +31,9 @@ from torch import nn
 QUANT_TYPES = ('int8', 'nf4')
 # Decoder-layer Linear modules of the LM (LLaMA: q/k/v/o, gate/up/down).
 _LM_LAYERS = re.compile(r'^model\.lang_encoder\.model\.layers\.\d+\.')
+# Rows up to which Int8Linear uses torch's int8 CPU kernel; past them the
+# dequantize-then-matmul path wins (docs/benchmark.md, "Low-bit and offload").
+MAX_ROWS = 4
 _INSTALL = "pip install 'llava_mm[quant]' (bitsandbytes, torchao)"
 
 
@@ -81,17 +84,18 @@ def quantized_module_names(model: nn.Module) -> List[str]:
 class Int8Linear(nn.Linear):
     """``nn.Linear`` with a torchao int8 weight-only weight.
 
-    On CPU the product uses torch's ``_weight_int8pack_mm`` (reads the int8
-    weight once, with the activations' dtype); elsewhere torchao's own
-    ``F.linear`` implementation runs.
+    For CPU inputs of at most ``MAX_ROWS`` rows (decode steps) the product
+    uses torch's ``_weight_int8pack_mm``, which reads the int8 weight once;
+    longer inputs (prompt passes) and other devices use torchao's own
+    ``F.linear`` (the weight dequantized, then one matmul).
     """
 
     _scale: Optional[torch.Tensor] = None  # per-row scales in x's dtype
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         w = self.weight
-        if x.device.type != 'cpu' or x.dtype not in (torch.bfloat16,
-                                                     torch.float32):
+        if (x.device.type != 'cpu' or x.numel() // x.shape[-1] > MAX_ROWS
+                or x.dtype not in (torch.bfloat16, torch.float32)):
             return F.linear(x, w, self.bias)
         if self._scale is None or self._scale.dtype != x.dtype:
             self._scale = w.scale.reshape(-1).to(x.dtype)
@@ -171,9 +175,24 @@ def _drop_pages(t: torch.Tensor, ranges: List[Tuple[int, int]]) -> None:
     page = mmap.PAGESIZE
     lo, hi = -(-start // page) * page, end // page * page
     if hi > lo:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.madvise(ctypes.c_void_p(lo), ctypes.c_size_t(hi - lo),
-                     ctypes.c_int(4))  # MADV_DONTNEED
+        _libc().madvise(ctypes.c_void_p(lo), ctypes.c_size_t(hi - lo),
+                        ctypes.c_int(4))  # MADV_DONTNEED
+
+
+def _release_heap() -> None:
+    """Give the freed temporaries of a quantization back to the system.
+
+    glibc raises its mmap threshold after large frees, so the float copies
+    made while quantizing a layer stay in the heap as free (but resident)
+    memory; ``malloc_trim`` returns them. A no-op without glibc.
+    """
+    trim = getattr(_libc(), 'malloc_trim', None)
+    if trim is not None:
+        trim(0)
+
+
+def _libc():
+    return ctypes.CDLL(None, use_errno=True)
 
 
 def quantize_while_loading(

@@ -101,7 +101,9 @@ def touch_weights(model) -> float:
     seen = set()
     with torch.no_grad():
         for t in itertools.chain(model.parameters(), model.buffers()):
-            if t.data_ptr() in seen or t.device.type != 'cpu':
+            # Quantized weights (tensor subclasses) are made in memory.
+            if (t.data_ptr() in seen or t.device.type != 'cpu'
+                    or type(t) not in (torch.nn.Parameter, torch.Tensor)):
                 continue
             seen.add(t.data_ptr())
             step = max(1, 4096 // t.element_size())
@@ -151,7 +153,8 @@ def measure_load(impl: str, config: str, checkpoint: str, dtype: str,
 
 def child(impl: str, config: str, checkpoint: str, dtype: str,
           new_tokens: int, fp32_prefill: bool = False,
-          touch: bool = False, bf16_gemv: bool = False) -> dict:
+          touch: bool = False, bf16_gemv: bool = False,
+          quantization: Optional[str] = None) -> dict:
     """Load one model, generate once, report times and RSS.
 
     Args:
@@ -165,6 +168,8 @@ def child(impl: str, config: str, checkpoint: str, dtype: str,
         touch (bool): After the load, time :func:`touch_weights`.
         bf16_gemv (bool): Ours only: decode steps with
             :mod:`llava_mm.ops.cpu.gemv`.
+        quantization (str, optional): Ours only: ``'int8'``/``'nf4'``
+            (``init_model``'s argument).
 
     Returns:
         dict: ``rss_base`` (after imports), ``load_s``, ``touch_s``,
@@ -181,10 +186,12 @@ def child(impl: str, config: str, checkpoint: str, dtype: str,
     cfg = Config.fromfile(config)
     images, prompts = make_requests(1, cfg.model.vision_encoder.img_size)
     torch_dtype = to_torch_dtype(dtype)
-    report = dict(impl=impl, dtype=dtype, rss_base=rss_bytes())
+    report = dict(impl=impl, dtype=dtype, quantization=quantization,
+                  rss_base=rss_bytes())
     start = time.perf_counter()
     if impl == 'ours':
-        model = init_model(cfg, checkpoint, device='cpu', dtype=dtype)
+        model = init_model(cfg, checkpoint, device='cpu', dtype=dtype,
+                           quantization=quantization)
         if fp32_prefill:
             from llava_mm.ops.cpu.fp32_prefill import use_fp32_prefill
             use_fp32_prefill(model)
@@ -228,6 +235,7 @@ def main() -> None:
     parser.add_argument('--threads', type=int, default=None)
     parser.add_argument('--fp32-prefill', action='store_true')
     parser.add_argument('--bf16-gemv', action='store_true')
+    parser.add_argument('--quantization', choices=['int8', 'nf4'])
     parser.add_argument('--touch', action='store_true',
                         help='fault every weight page in after the load')
     args = parser.parse_args()
@@ -236,7 +244,7 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     print(json.dumps(child(args.impl, args.config, args.checkpoint,
                            args.dtype, args.new_tokens, args.fp32_prefill,
-                           args.touch, args.bf16_gemv)))
+                           args.touch, args.bf16_gemv, args.quantization)))
 
 
 if __name__ == '__main__':

@@ -223,8 +223,10 @@ def load_check(work_dir: str, new_tokens: int,
                checkpoint: Optional[str] = None,
                config: Optional[str] = None,
                fp32_prefill: Optional[bool] = None,
-               bf16_gemv: Optional[bool] = None) -> dict:
-    """Real-size check: load a random bf16 LLaVA-7B and caption one image.
+               bf16_gemv: Optional[bool] = None,
+               preset: str = '7b',
+               quantization: Optional[str] = None) -> dict:
+    """Real-size check: load a random bf16 LLaVA and caption one image.
 
     Args:
         work_dir (str): Files (the checkpoint is written when missing).
@@ -237,6 +239,8 @@ def load_check(work_dir: str, new_tokens: int,
         bf16_gemv (bool, optional): Decode steps with
             :mod:`llava_mm.ops.cpu.gemv`; defaults to on where the CPU
             has AVX512-BF16.
+        preset (str): ``'7b'`` or ``'13b'``.
+        quantization (str, optional): ``'int8'``/``'nf4'`` LM layers.
 
     Returns:
         dict: ``machine``, ``config``, ``read``, ``load``, ``ratios``.
@@ -244,10 +248,10 @@ def load_check(work_dir: str, new_tokens: int,
     from .memory import rss_bytes  # noqa: F401  (Linux check)
     res = dict(machine=machine_info())
     tok = make_tokenizer(osp.join(work_dir, 'tokenizer'))
-    cfg = benchmark_config('7b', tok, config)
-    cfg_path = osp.join(work_dir, '7b_config.py')
+    cfg = benchmark_config(preset, tok, config)
+    cfg_path = osp.join(work_dir, f'{preset}_config.py')
     cfg.dump(cfg_path)
-    ckpt = checkpoint or osp.join(work_dir, 'llava-7b_random_bf16.pth')
+    ckpt = checkpoint or osp.join(work_dir, f'llava-{preset}_random_bf16.pth')
     made = None
     if not osp.isfile(ckpt):
         start = time.perf_counter()
@@ -257,7 +261,8 @@ def load_check(work_dir: str, new_tokens: int,
     if fp32_prefill is None:
         fp32_prefill = not res['machine']['native_bf16_matmul']
     gemv = _gemv_default(bf16_gemv, 'bf16')
-    res['config'] = dict(checkpoint=ckpt, checkpoint_gb=size / GB,
+    res['config'] = dict(preset=preset, quantization=quantization,
+                         checkpoint=ckpt, checkpoint_gb=size / GB,
                          write_s=made, new_tokens=new_tokens,
                          fp32_prefill=fp32_prefill, bf16_gemv=gemv)
     dropped = drop_page_cache()
@@ -266,7 +271,8 @@ def load_check(work_dir: str, new_tokens: int,
     res['read']['disk_gbps'] = size / GB / res['read']['cat_s']
     dropped = drop_page_cache()
     extra = ['--touch'] + (['--fp32-prefill'] if fp32_prefill else []) + \
-        (['--bf16-gemv'] if gemv else [])
+        (['--bf16-gemv'] if gemv else []) + \
+        (['--quantization', quantization] if quantization else [])
     r = measure_load('ours', cfg_path, ckpt, 'bf16', new_tokens=new_tokens,
                      threads=torch.get_num_threads(), extra=extra)
     r['page_cache_dropped'] = dropped
