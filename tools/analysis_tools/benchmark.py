@@ -11,6 +11,17 @@ when missing): load time vs reading the file, peak RSS, one caption:
     python tools/analysis_tools/benchmark.py --preset 7b \
         --out work_dirs/bench_7b.json
 
+Low-bit language models (int8 torchao, nf4 bitsandbytes) against bf16,
+each built by init_model(..., quantization=...):
+
+    python tools/analysis_tools/benchmark.py --preset small \
+        --quantization int8 nf4 --out work_dirs/lowbit/small.json
+
+A random real-size LLaVA-1.5 13B captioning an image in int8:
+
+    python tools/analysis_tools/benchmark.py --preset 13b \
+        --quantization int8 --out work_dirs/lowbit/13b_int8.json
+
 Only write the random checkpoint of a preset:
 
     python tools/analysis_tools/benchmark.py --preset 7b --make-checkpoint PATH
@@ -27,6 +38,7 @@ import torch
 # The harness sits beside this script (sys.path[0] when it is run).
 from llava_bench.checkpoints import (benchmark_config, make_tokenizer,
                                      write_random_checkpoint)
+from llava_bench.lowbit import lowbit_compare, lowbit_summary
 from llava_bench.runner import load_check, side_by_side, summary
 
 
@@ -34,7 +46,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     """Command-line options (see ``--help`` and docs/benchmark.md)."""
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument('--preset', choices=['tiny', 'small', '7b'],
+    p.add_argument('--preset', choices=['tiny', 'small', '7b', '13b'],
                    default='small', help='model size (default: small)')
     p.add_argument('--out', default=None, help='JSON results file')
     p.add_argument('--work-dir', default='work_dirs/bench',
@@ -74,6 +86,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                    default='auto', help='ours, bf16: decode steps with the '
                    'AVX512-BF16 gemv kernel (llava_mm/ops/cpu/gemv.py; '
                    'auto: where the CPU has AVX512-BF16)')
+    p.add_argument('--quantization', nargs='+', choices=['int8', 'nf4'],
+                   default=None, help='tiny/small: compare these low-bit '
+                   'LMs with bf16 (load, peak RSS, decode, tokens); 7b/13b: '
+                   'load the LM in this one')
     p.add_argument('--make-checkpoint', metavar='PATH', default=None,
                    help='only write the random bf16 checkpoint of --preset')
     return p.parse_args(argv)
@@ -99,11 +115,19 @@ def main(argv: Optional[List[str]] = None) -> dict:
               f'{args.make_checkpoint}')
         return dict(checkpoint=args.make_checkpoint, params=n)
     gemv = dict(auto=None, on=True, off=False)[args.bf16_gemv]
-    if args.preset == '7b':
+    quant = args.quantization
+    if args.preset in ('7b', '13b'):
+        if quant and len(quant) > 1:
+            raise SystemExit(f'--preset {args.preset} loads one model: '
+                             'pass one --quantization value.')
         res = load_check(args.work_dir, args.new_tokens, args.checkpoint,
                          args.config, dict(auto=None, on=True,
                                            off=False)[args.fp32_prefill],
-                         bf16_gemv=gemv)
+                         bf16_gemv=gemv, preset=args.preset,
+                         quantization=quant[0] if quant else None)
+    elif quant:
+        res = lowbit_compare(args.preset, args.work_dir, quant,
+                             args.new_tokens, bf16_gemv=gemv)
     else:
         dtype = args.dtype
         if dtype == 'auto':
@@ -116,7 +140,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
                            drop_caches=args.drop_caches, bf16_gemv=gemv)
     res['command'] = ' '.join(['python', 'tools/analysis_tools/benchmark.py'] +
                               (sys.argv[1:] if argv is None else argv))
-    print(summary(res))
+    print(lowbit_summary(res) if 'runs' in res else summary(res))
     if args.out:
         os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
         with open(args.out, 'w') as f:

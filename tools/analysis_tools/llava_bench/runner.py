@@ -219,6 +219,27 @@ def _ratios(res: dict, batch_sizes: Sequence[int]):
     return r, targets
 
 
+def decode_bound(cfg) -> tuple:
+    """Memory read GB/s and the bf16 batch-1 decode bound (tokens/s).
+
+    A decode step reads every weight but the embedding table and the
+    vision tower/projector: the LM's decoder layers and head, in bf16.
+
+    Args:
+        cfg (Config): The benchmark config.
+
+    Returns:
+        tuple: ``(gbps, tokens_per_s)``.
+    """
+    from .checkpoints import checkpoint_shapes
+    bw = memory_read_gbps()
+    step_bytes = sum(
+        s.numel() * 2 for k, s in checkpoint_shapes(cfg).items()
+        if k.startswith(LM_PREFIX) and 'embed_tokens' not in k
+        and 'mm_projector' not in k)
+    return bw, bw * GB / step_bytes
+
+
 def load_check(work_dir: str, new_tokens: int,
                checkpoint: Optional[str] = None,
                config: Optional[str] = None,
@@ -258,8 +279,9 @@ def load_check(work_dir: str, new_tokens: int,
         write_random_checkpoint(cfg, ckpt)
         made = time.perf_counter() - start
     size = os.path.getsize(ckpt)
-    if fp32_prefill is None:
-        fp32_prefill = not res['machine']['native_bf16_matmul']
+    if fp32_prefill is None:  # (quantized layers have no bf16 weight)
+        fp32_prefill = not (res['machine']['native_bf16_matmul']
+                            or quantization)
     gemv = _gemv_default(bf16_gemv, 'bf16')
     res['config'] = dict(preset=preset, quantization=quantization,
                          checkpoint=ckpt, checkpoint_gb=size / GB,
@@ -277,15 +299,7 @@ def load_check(work_dir: str, new_tokens: int,
                      threads=torch.get_num_threads(), extra=extra)
     r['page_cache_dropped'] = dropped
     res['load'] = r
-    bw = memory_read_gbps()
-    # A decode step reads every weight but the embedding table and the
-    # vision tower/projector: the LM's decoder layers and head.
-    from .checkpoints import checkpoint_shapes
-    step_bytes = sum(
-        s.numel() * 2 for k, s in checkpoint_shapes(cfg).items()
-        if k.startswith(LM_PREFIX) and 'embed_tokens' not in k
-        and 'mm_projector' not in k)
-    bound = bw * GB / step_bytes
+    bw, bound = decode_bound(cfg)
     res['ratios'] = dict(
         peak_rss_over_file=round(r['peak_rss'] / size, 3),
         load_and_touch_over_cat=round(
