@@ -189,3 +189,20 @@ def test_peak_rss_bounded_while_quantizing(mid_model):
     # another lm_bytes or more.
     assert int8 < 0.85 * lm_bytes, (int8, lm_bytes)
     assert nf4 < min(0.7 * lm_bytes, int8), (nf4, int8, lm_bytes)
+
+
+def test_nan_in_a_quantized_layer_is_refused(tmp_path):
+    """Quantized layers go through the loader's NaN/inf check too."""
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'llava',
+                                   'llava-tiny-shapes_caption.py'))
+    src = osp.join(ROOT, 'checkpoints', 'llava-tiny-shapes',
+                   'llava-tiny-shapes-a01aa8b8.pth')
+    state = dict(torch.load(src, weights_only=True))
+    key = 'model.lang_encoder.model.layers.1.mlp.up_proj.weight'
+    state[key] = state[key].clone()
+    state[key][3, 5] = float('nan')
+    bad = str(tmp_path / 'nan.pth')
+    torch.save(state, bad)
+    with pytest.raises(ValueError, match='NaN/inf values in .*up_proj'):
+        init_model(cfg, bad, device='cpu', dtype='bf16',
+                   quantization='int8')
