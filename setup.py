@@ -55,6 +55,9 @@ setup(
         'tests': ['pytest', 'ruff'],
         # tools/gradio_demo.py
         'demo': ['gradio>=6,<7'],
+        # Low-bit loading and device_map (llava_mm/models/quantization.py).
+        'quant': ['bitsandbytes>=0.50,<0.51', 'torchao>=0.18,<0.19',
+                  'accelerate>=1.0'],
     },
     cmdclass={'build_py': BuildWithConfigs},
     license='Apache-2.0',

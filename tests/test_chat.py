@@ -2,6 +2,7 @@
 conversation templates it shares with training."""
 import json
 import os.path as osp
+import threading
 
 import pytest
 import torch
@@ -9,10 +10,11 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmpretrain.structures import DataSample
 from PIL import Image
+from transformers import StoppingCriteriaList
 
 from llava_mm import LlavaChat, get_model
 from llava_mm.apis.chat import (DEFAULT_MAX_NEW_TOKENS, DEFAULT_TEMPERATURE,
-                                DEFAULT_TOP_P)
+                                DEFAULT_TOP_P, StopWhenSet)
 from llava_mm.constants import V15_SYSTEM, VQA_SHORT_ANSWER_SUFFIX
 from llava_mm.conversation import LLAVA_V1, VICUNA_V1, Conversation
 from llava_mm.datasets import LLaVAInstruct
@@ -135,6 +137,31 @@ def test_stream_gives_the_answer_piece_by_piece(caption_model):
     assert len(pieces) > 3
     assert ''.join(pieces) == chat.history[-1][1]
     assert 'red circle' in chat.history[-1][1]
+
+
+def test_a_stream_closed_early_keeps_what_was_seen(caption_model):
+    chat = LlavaChat(caption_model, temperature=0)
+    stream = chat.stream(
+        'Provide a one-sentence caption for the provided image.',
+        image=DEMO)
+    first = next(stream)
+    stream.close()
+    assert chat.history == [(
+        'Provide a one-sentence caption for the provided image.', first)]
+    assert chat.ask('What colour is the circle?' +
+                    VQA_SHORT_ANSWER_SUFFIX) == 'red'
+
+
+def test_stop_when_set_ends_generation(caption_model):
+    chat = LlavaChat(caption_model)
+    images = chat._preprocess(DEMO)
+    done = threading.Event()
+    full = caption_model.generate(images, max_new_tokens=16)
+    done.set()
+    cut = caption_model.generate(
+        images, max_new_tokens=16,
+        stopping_criteria=StoppingCriteriaList([StopWhenSet(done)]))
+    assert full.shape[1] > 5 and cut.shape[1] == 1
 
 
 def test_sampling_options(vqa_model):

@@ -2,7 +2,8 @@
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE]
         [--cfg-options k=v ...] [--launcher none|pytorch|slurm] [--resume]
-        [--dtype fp32|fp16|bf16] [--data-root DIR] [--prompt TEXT]
+        [--dtype fp32|fp16|bf16] [--quantization int8|nf4]
+        [--data-root DIR] [--prompt TEXT]
         [--prompt-tmpl TEXT] [--show-dir DIR [--show-interval N]]
         [--verbose]
 
@@ -66,6 +67,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         '--show-interval', type=int, default=1, help='with --show-dir, '
         'draw every N-th sample (dataset indices 0, N, 2N, ...)')
+    parser.add_argument(
+        '--quantization', choices=['int8', 'nf4'], default=None,
+        help="weight-only low-bit LM decoder layers (needs "
+        "'llava_mm[quant]'); default: the config's model.quantization")
     parser.add_argument(
         '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none', help='job launcher')
@@ -235,7 +240,8 @@ def main(argv=None) -> dict:
     # The vision file named by the config is loaded too (strict checks);
     # the Runner's load_from would skip it.
     model = init_model(cfg, args.checkpoint,
-                       device=local_device(args.launcher), dtype=args.dtype)
+                       device=local_device(args.launcher), dtype=args.dtype,
+                       quantization=args.quantization)
     runner = EvalRunner(
         model=model,
         verbose=args.verbose,

@@ -14,7 +14,8 @@ from mmengine.config import Config
 from mmengine.dataset import Compose, pseudo_collate
 from mmengine.logging import print_log
 from mmpretrain.structures import DataSample
-from transformers import TextIteratorStreamer
+from transformers import (StoppingCriteria, StoppingCriteriaList,
+                          TextIteratorStreamer)
 
 from llava_mm.conversation import Conversation
 from llava_mm.registry import TRANSFORMS
@@ -229,6 +230,9 @@ class LlavaChat:
         tokenizer = self.model.tokenizer
         streamer = TextIteratorStreamer(tokenizer, skip_prompt=True,
                                         skip_special_tokens=True)
+        closed = threading.Event()  # the reader stopped early
+        cfg['stopping_criteria'] = StoppingCriteriaList(
+            list(cfg.get('stopping_criteria') or []) + [StopWhenSet(closed)])
         result, error = [], []
 
         def generate() -> None:
@@ -241,7 +245,7 @@ class LlavaChat:
 
         thread = threading.Thread(target=generate, daemon=True)
         thread.start()
-        pieces = []
+        pieces, complete = [], False
         try:
             for piece in streamer:
                 if not pieces:  # the space the tokenizer puts before a word
@@ -249,13 +253,28 @@ class LlavaChat:
                 if piece:
                     pieces.append(piece)
                     yield piece
+            complete = True
         finally:
+            closed.set()  # stops generation at its next token if running
             thread.join()
-            if error:
+            if error or not (complete or pieces):
                 self.conversation.drop_open_turn()
-            else:
-                text = ''.join(pieces) if not result else tokenizer.decode(
-                    result[0][0], skip_special_tokens=True)
+            else:  # the whole answer, or what a reader that stopped saw
+                text = tokenizer.decode(
+                    result[0][0], skip_special_tokens=True) if complete \
+                    else ''.join(pieces)
                 self.conversation.add_answer(text.strip())
         if error:
             raise error[0]
+
+
+class StopWhenSet(StoppingCriteria):
+    """Stop generating once ``event`` is set (the stream was closed)."""
+
+    def __init__(self, event: threading.Event) -> None:
+        self.event = event
+
+    def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor,
+                 **kwargs) -> torch.Tensor:
+        return torch.full((input_ids.shape[0], ), self.event.is_set(),
+                          dtype=torch.bool, device=input_ids.device)

@@ -6,6 +6,7 @@ from typing import List, Optional, Union
 import torch
 from mmengine.config import Config
 
+from llava_mm.models.quantization import parse_quantization
 from llava_mm.ops.cpu.speedups import apply_cpu_speedups
 from llava_mm.registry import MODELS
 from llava_mm.utils.dtypes import to_torch_dtype
@@ -19,6 +20,9 @@ def init_model(config: Union[str, Config],
                checkpoint: Optional[str] = None,
                device: Optional[str] = None,
                dtype: Union[str, torch.dtype, None] = None,
+               quantization: Union[str, dict, None] = None,
+               device_map: Union[str, dict, None] = None,
+               offload_folder: Optional[str] = None,
                cpu_speedups: Union[str, dict, None] = None,
                **kwargs) -> torch.nn.Module:
     """Build a model from a config and load a checkpoint into it.
@@ -34,9 +38,19 @@ def init_model(config: Union[str, Config],
         device (str, optional): Defaults to CUDA when available, else CPU.
         dtype (str | torch.dtype, optional): ``'bf16'``, ``'fp16'``,
             ``'fp32'``; None keeps the checkpoint's dtype.
+        quantization (str | dict, optional): ``'int8'`` or ``'nf4'``:
+            weight-only low-bit LM decoder layers, quantized while the
+            checkpoint is read (:mod:`llava_mm.models.quantization`).
+            Defaults to the config's ``model.quantization``.
+        device_map (str | dict, optional): ``'auto'`` or module name ->
+            device (``'cuda:0'``, ``'cpu'``, ``'disk'``), placed by
+            accelerate (:mod:`llava_mm.models.dispatch`); replaces
+            ``device``.
+        offload_folder (str, optional): Where ``'disk'`` modules go.
         cpu_speedups (str | dict, optional): ``'auto'``, ``'on'``,
             ``'off'`` or a dict (:mod:`llava_mm.ops.cpu.speedups`); None
-            takes ``config.model.cpu_speedups`` (default ``'auto'``).
+            takes ``config.model.cpu_speedups`` (default ``'auto'``). Not
+            applied with ``device_map``.
         **kwargs: Overrides merged into ``config.model``.
 
     Returns:
@@ -49,19 +63,34 @@ def init_model(config: Union[str, Config],
         cfg.merge_from_dict({'model': kwargs})
     dtype = to_torch_dtype(dtype)
     model_cfg = copy.deepcopy(cfg.model)
+    from_cfg = model_cfg.pop('quantization', None)
+    quant = parse_quantization(from_cfg if quantization is None
+                               else quantization)
+    if quant is not None and (checkpoint is None or device_map is not None):
+        raise ValueError(
+            f'quantization={quant["type"]!r} needs a checkpoint (it is '
+            'applied while the file is read) and no device_map: pass '
+            'checkpoint=PATH and device=... instead.')
+    if device_map is not None and device is not None:
+        raise ValueError('Pass either device or device_map, not both.')
     if checkpoint is not None:
         from llava_mm.models.loading import load_llava_checkpoint
         with torch.device('meta'):
             model = MODELS.build(model_cfg)
         load_llava_checkpoint(model, checkpoint,
                               model_cfg.vision_encoder.get('pretrained'),
-                              dtype=dtype)
+                              dtype=dtype, quantization=quant,
+                              device=device or default_device())
     else:
         model = MODELS.build(model_cfg)
         model.init_weights()
         if dtype is not None:
             model.to(dtype)
     model.cfg = cfg
+    if device_map is not None:
+        from llava_mm.models.dispatch import dispatch
+        model.device_map = dispatch(model, device_map, offload_folder)
+        return model.eval()
     model = model.to(device or default_device()).eval()
     apply_cpu_speedups(model, cpu_speedups if cpu_speedups is not None
                        else model.cpu_speedups)
@@ -72,6 +101,9 @@ def get_model(model: Union[str, Config],
               pretrained: Union[bool, str] = True,
               device: Optional[str] = None,
               dtype: Union[str, torch.dtype, None] = None,
+              quantization: Union[str, dict, None] = None,
+              device_map: Union[str, dict, None] = None,
+              offload_folder: Optional[str] = None,
               cpu_speedups: Union[str, dict, None] = None,
               **kwargs) -> torch.nn.Module:
     """Get a model by name (see :func:`list_models`) or config file.
@@ -82,6 +114,11 @@ def get_model(model: Union[str, Config],
             builds random weights, a str is a checkpoint path or URL.
         device (str, optional): Defaults to CUDA when available, else CPU.
         dtype (str | torch.dtype, optional): Parameter dtype.
+        quantization (str | dict, optional): ``'int8'`` or ``'nf4'`` (see
+            :func:`init_model`).
+        device_map (str | dict, optional): ``'auto'`` or a dict, placed by
+            accelerate (see :func:`init_model`).
+        offload_folder (str, optional): Where ``'disk'`` modules go.
         cpu_speedups (str | dict, optional): See :func:`init_model`.
         **kwargs: Overrides merged into ``config.model``, e.g.
             ``tokenizer=dict(name_or_path='/local/dir')``.
@@ -107,6 +144,8 @@ def get_model(model: Union[str, Config],
     if isinstance(pretrained, str):
         checkpoint = pretrained
     return init_model(config, checkpoint, device=device, dtype=dtype,
+                      quantization=quantization, device_map=device_map,
+                      offload_folder=offload_folder,
                       cpu_speedups=cpu_speedups, **kwargs)
 
 

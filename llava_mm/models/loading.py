@@ -239,7 +239,9 @@ def _materialise_buffers(model: nn.Module) -> None:
 def load_llava_checkpoint(model: nn.Module,
                           checkpoint: str,
                           vision_checkpoint: Optional[str] = None,
-                          dtype: Optional[torch.dtype] = None) -> None:
+                          dtype: Optional[torch.dtype] = None,
+                          quantization: Optional[dict] = None,
+                          device: Optional[str] = None) -> None:
     """Load an OpenMMLab LLaVA checkpoint (plus vision file) into ``model``.
 
     Works for a model built on the meta device (tensors are assigned, not
@@ -252,6 +254,10 @@ def load_llava_checkpoint(model: nn.Module,
         vision_checkpoint (str, optional): Path/URL of the vision file, used
             when ``checkpoint`` has no vision keys.
         dtype (torch.dtype, optional): Cast floating tensors to it.
+        quantization (dict, optional): From
+            :func:`~llava_mm.models.quantization.parse_quantization`: the
+            LM's decoder Linear layers are quantized as they are read.
+        device (str, optional): Where quantized layers are made.
     """
     path = resolve_file(checkpoint, 'pretrained')
     state = dict(read_state_dict(path))
@@ -277,8 +283,14 @@ def load_llava_checkpoint(model: nn.Module,
     state = {k: v for k, v in state.items()
              if not k.endswith('rotary_emb.inv_freq')}
     check_state_dict(model, state, sources)
+    if quantization is not None:
+        from .quantization import quantize_while_loading
+        quantize_while_loading(
+            model, state, quantization, dtype, device, path,
+            check=lambda part: cast_checked(part, dtype, sources))
     state = cast_checked(state, dtype, sources)
-    model.load_state_dict(state, strict=True, assign=True)
+    # Quantized layers are set already (their keys are checked above).
+    model.load_state_dict(state, strict=quantization is None, assign=True)
     _materialise_buffers(model)
     lm = model.model.lang_encoder
     if getattr(lm.config, 'tie_word_embeddings', False):

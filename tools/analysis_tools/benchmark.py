@@ -11,6 +11,17 @@ when missing): load time vs reading the file, peak RSS, one caption:
     python tools/analysis_tools/benchmark.py --preset 7b \
         --out work_dirs/bench_7b.json
 
+Low-bit language models (int8 torchao, nf4 bitsandbytes) against bf16,
+each built by init_model(..., quantization=...):
+
+    python tools/analysis_tools/benchmark.py --preset small \
+        --quantization int8 nf4 --out work_dirs/lowbit/small.json
+
+A random real-size LLaVA-1.5 13B captioning an image in int8:
+
+    python tools/analysis_tools/benchmark.py --preset 13b \
+        --quantization int8 --out work_dirs/lowbit/13b_int8.json
+
 Only write the random checkpoint of a preset:
 
     python tools/analysis_tools/benchmark.py --preset 7b --make-checkpoint PATH
@@ -27,6 +38,7 @@ import torch
 # The harness sits beside this script (sys.path[0] when it is run).
 from llava_bench.checkpoints import (benchmark_config, make_tokenizer,
                                      write_random_checkpoint)
+from llava_bench.lowbit import lowbit_compare, lowbit_summary
 from llava_bench.runner import load_check, side_by_side, summary
 
 
@@ -34,7 +46,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     """Command-line options (see ``--help`` and docs/benchmark.md)."""
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument('--preset', choices=['tiny', 'small', '7b'],
+    p.add_argument('--preset', choices=['tiny', 'small', '7b', '13b'],
                    default='small', help='model size (default: small)')
     p.add_argument('--out', default=None, help='JSON results file')
     p.add_argument('--work-dir', default='work_dirs/bench',
@@ -72,6 +84,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                    "'on', 'off' or a JSON dict, e.g. "
                    '\'{"prefill_each": false}\' '
                    '(llava_mm/ops/cpu/speedups.py)')
+    p.add_argument('--quantization', nargs='+', choices=['int8', 'nf4'],
+                   default=None, help='tiny/small: compare these low-bit '
+                   'LMs with bf16 (load, peak RSS, decode, tokens); 7b/13b: '
+                   'load the LM in this one')
     p.add_argument('--make-checkpoint', metavar='PATH', default=None,
                    help='only write the random bf16 checkpoint of --preset')
     return p.parse_args(argv)
@@ -96,9 +112,19 @@ def main(argv: Optional[List[str]] = None) -> dict:
         print(f'Wrote {n / 1e9:.2f}B random bf16 parameters to '
               f'{args.make_checkpoint}')
         return dict(checkpoint=args.make_checkpoint, params=n)
-    if args.preset == '7b':
+    quant = args.quantization
+    if args.preset in ('7b', '13b'):
+        if quant and len(quant) > 1:
+            raise SystemExit(f'--preset {args.preset} loads one model: '
+                             'pass one --quantization value.')
         res = load_check(args.work_dir, args.new_tokens, args.checkpoint,
-                         args.config, cpu_speedups=args.cpu_speedups)
+                         args.config, cpu_speedups=args.cpu_speedups,
+                         preset=args.preset,
+                         quantization=quant[0] if quant else None)
+    elif quant:
+        res = lowbit_compare(args.preset, args.work_dir, quant,
+                             args.new_tokens,
+                             cpu_speedups=args.cpu_speedups)
     else:
         dtype = args.dtype
         if dtype == 'auto':
@@ -112,7 +138,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
                            cpu_speedups=args.cpu_speedups)
     res['command'] = ' '.join(['python', 'tools/analysis_tools/benchmark.py'] +
                               (sys.argv[1:] if argv is None else argv))
-    print(summary(res))
+    print(lowbit_summary(res) if 'runs' in res else summary(res))
     if args.out:
         os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
         with open(args.out, 'w') as f:

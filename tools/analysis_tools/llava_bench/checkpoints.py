@@ -21,6 +21,8 @@ from llava_mm.registry import MODELS
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
     osp.abspath(__file__)))))
 BASE_7B = osp.join(REPO_ROOT, 'configs', 'llava', 'llava-7b-v1.5_caption.py')
+BASE_13B = osp.join(REPO_ROOT, 'configs', 'llava',
+                    'llava-13b-v1.5_caption.py')
 
 # Scaled-down LLaVA-1.5: the real image resolution and patch count (576
 # image tokens), the real vocabulary, a ViT-B-sized tower and a ~0.4B LLaMA.
@@ -39,7 +41,8 @@ TINY = dict(
               num_attention_heads=4, num_key_value_heads=4,
               vocab_size=2048),
     img_size=28)
-PRESETS = {'small': SMALL, 'tiny': TINY, '7b': None}
+# Real sizes: the release configs as they are.
+PRESETS = {'small': SMALL, 'tiny': TINY, '7b': None, '13b': None}
 
 # Words of the benchmark prompts, so that the BPE tokenizer gives them
 # whole-word tokens (as LLaMA's tokenizer roughly does).
@@ -58,13 +61,14 @@ def benchmark_config(preset: str, tokenizer_dir: str,
     """A LLaVA-1.5 config at real or reduced size with a local tokenizer.
 
     Args:
-        preset (str): ``'7b'`` (the real architecture), ``'small'`` or
-            ``'tiny'``.
+        preset (str): ``'7b'``/``'13b'`` (the real architectures),
+            ``'small'`` or ``'tiny'``.
         tokenizer_dir (str): A local tokenizer (see
             :func:`make_tokenizer`); token ids beyond its vocabulary are
             allowed (the LM keeps its own vocabulary size).
         config (str, optional): Config file to start from. Defaults to
-            ``configs/llava/llava-7b-v1.5_caption.py``.
+            ``configs/llava/llava-7b-v1.5_caption.py`` (the 13B one for
+            ``'13b'``).
 
     Returns:
         Config: With ``model`` and ``test_pipeline``.
@@ -72,7 +76,8 @@ def benchmark_config(preset: str, tokenizer_dir: str,
     if preset not in PRESETS:
         raise ValueError(f'Unknown preset {preset!r}; use one of '
                          f'{sorted(PRESETS)}.')
-    base = Config.fromfile(config or BASE_7B)
+    base = Config.fromfile(config or (BASE_13B if preset == '13b'
+                                      else BASE_7B))
     model = copy.deepcopy(base.model)
     model.tokenizer = dict(type='AutoTokenizer', name_or_path=tokenizer_dir)
     model.vision_encoder.pretrained = None

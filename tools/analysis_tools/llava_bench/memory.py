@@ -101,7 +101,9 @@ def touch_weights(model) -> float:
     seen = set()
     with torch.no_grad():
         for t in itertools.chain(model.parameters(), model.buffers()):
-            if t.data_ptr() in seen or t.device.type != 'cpu':
+            # Quantized weights (tensor subclasses) are made in memory.
+            if (t.data_ptr() in seen or t.device.type != 'cpu'
+                    or type(t) not in (torch.nn.Parameter, torch.Tensor)):
                 continue
             seen.add(t.data_ptr())
             step = max(1, 4096 // t.element_size())
@@ -151,7 +153,8 @@ def measure_load(impl: str, config: str, checkpoint: str, dtype: str,
 
 def child(impl: str, config: str, checkpoint: str, dtype: str,
           new_tokens: int, cpu_speedups: str = 'auto',
-          touch: bool = False) -> dict:
+          touch: bool = False,
+          quantization: Optional[str] = None) -> dict:
     """Load one model, generate once, report times and RSS.
 
     Args:
@@ -163,6 +166,8 @@ def child(impl: str, config: str, checkpoint: str, dtype: str,
         cpu_speedups (str): Ours only: ``init_model``'s setting
             (``'auto'``, ``'on'``, ``'off'`` or a JSON dict).
         touch (bool): After the load, time :func:`touch_weights`.
+        quantization (str, optional): Ours only: ``'int8'``/``'nf4'``
+            (``init_model``'s argument).
 
     Returns:
         dict: ``rss_base`` (after imports), ``load_s``, ``touch_s``,
@@ -180,11 +185,12 @@ def child(impl: str, config: str, checkpoint: str, dtype: str,
     cfg = Config.fromfile(config)
     images, prompts = make_requests(1, cfg.model.vision_encoder.img_size)
     torch_dtype = to_torch_dtype(dtype)
-    report = dict(impl=impl, dtype=dtype, rss_base=rss_bytes())
+    report = dict(impl=impl, dtype=dtype, quantization=quantization,
+                  rss_base=rss_bytes())
     start = time.perf_counter()
     if impl == 'ours':
         model = get_model(cfg, pretrained=checkpoint, device='cpu',
-                          dtype=dtype,
+                          dtype=dtype, quantization=quantization,
                           cpu_speedups=parse_speedups(cpu_speedups))
         report['cpu_speedups_applied'] = model.cpu_speedups_applied
     else:
@@ -237,6 +243,7 @@ def main() -> None:
     parser.add_argument('--new-tokens', type=int, default=2)
     parser.add_argument('--threads', type=int, default=None)
     parser.add_argument('--cpu-speedups', default='auto')
+    parser.add_argument('--quantization', choices=['int8', 'nf4'])
     parser.add_argument('--touch', action='store_true',
                         help='fault every weight page in after the load')
     args = parser.parse_args()
@@ -245,7 +252,7 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     print(json.dumps(child(args.impl, args.config, args.checkpoint,
                            args.dtype, args.new_tokens, args.cpu_speedups,
-                           args.touch)))
+                           args.touch, args.quantization)))
 
 
 if __name__ == '__main__':

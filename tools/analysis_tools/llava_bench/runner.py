@@ -240,11 +240,34 @@ def _ratios(res: dict, batch_sizes: Sequence[int]):
     return r, targets
 
 
+def decode_bound(cfg) -> tuple:
+    """Memory read GB/s and the bf16 batch-1 decode bound (tokens/s).
+
+    A decode step reads every weight but the embedding table and the
+    vision tower/projector: the LM's decoder layers and head, in bf16.
+
+    Args:
+        cfg (Config): The benchmark config.
+
+    Returns:
+        tuple: ``(gbps, tokens_per_s)``.
+    """
+    from .checkpoints import checkpoint_shapes
+    bw = memory_read_gbps()
+    step_bytes = sum(
+        s.numel() * 2 for k, s in checkpoint_shapes(cfg).items()
+        if k.startswith(LM_PREFIX) and 'embed_tokens' not in k
+        and 'mm_projector' not in k)
+    return bw, bw * GB / step_bytes
+
+
 def load_check(work_dir: str, new_tokens: int,
                checkpoint: Optional[str] = None,
                config: Optional[str] = None,
-               cpu_speedups: str = 'auto') -> dict:
-    """Real-size check: load a random bf16 LLaVA-7B and caption one image.
+               cpu_speedups: str = 'auto',
+               preset: str = '7b',
+               quantization: Optional[str] = None) -> dict:
+    """Real-size check: load a random bf16 LLaVA and caption one image.
 
     Args:
         work_dir (str): Files (the checkpoint is written when missing).
@@ -254,6 +277,8 @@ def load_check(work_dir: str, new_tokens: int,
         config (str, optional): Base config (default LLaVA-1.5 7B).
         cpu_speedups (str): ``init_model``'s setting (``'auto'``,
             ``'on'``, ``'off'`` or a JSON dict).
+        preset (str): ``'7b'`` or ``'13b'``.
+        quantization (str, optional): ``'int8'``/``'nf4'`` LM layers.
 
     Returns:
         dict: ``machine``, ``config``, ``read``, ``load``, ``ratios``.
@@ -261,17 +286,18 @@ def load_check(work_dir: str, new_tokens: int,
     from .memory import rss_bytes  # noqa: F401  (Linux check)
     res = dict(machine=machine_info())
     tok = make_tokenizer(osp.join(work_dir, 'tokenizer'))
-    cfg = benchmark_config('7b', tok, config)
-    cfg_path = osp.join(work_dir, '7b_config.py')
+    cfg = benchmark_config(preset, tok, config)
+    cfg_path = osp.join(work_dir, f'{preset}_config.py')
     cfg.dump(cfg_path)
-    ckpt = checkpoint or osp.join(work_dir, 'llava-7b_random_bf16.pth')
+    ckpt = checkpoint or osp.join(work_dir, f'llava-{preset}_random_bf16.pth')
     made = None
     if not osp.isfile(ckpt):
         start = time.perf_counter()
         write_random_checkpoint(cfg, ckpt)
         made = time.perf_counter() - start
     size = os.path.getsize(ckpt)
-    res['config'] = dict(checkpoint=ckpt, checkpoint_gb=size / GB,
+    res['config'] = dict(preset=preset, quantization=quantization,
+                         checkpoint=ckpt, checkpoint_gb=size / GB,
                          write_s=made, new_tokens=new_tokens,
                          cpu_speedups=cpu_speedups)
     dropped = drop_page_cache()
@@ -279,20 +305,13 @@ def load_check(work_dir: str, new_tokens: int,
                        cat_s=read_seconds(ckpt))
     res['read']['disk_gbps'] = size / GB / res['read']['cat_s']
     dropped = drop_page_cache()
-    extra = ['--touch', '--cpu-speedups', cpu_speedups]
+    extra = ['--touch', '--cpu-speedups', cpu_speedups] + \
+        (['--quantization', quantization] if quantization else [])
     r = measure_load('ours', cfg_path, ckpt, 'bf16', new_tokens=new_tokens,
                      threads=torch.get_num_threads(), extra=extra)
     r['page_cache_dropped'] = dropped
     res['load'] = r
-    bw = memory_read_gbps()
-    # A decode step reads every weight but the embedding table and the
-    # vision tower/projector: the LM's decoder layers and head.
-    from .checkpoints import checkpoint_shapes
-    step_bytes = sum(
-        s.numel() * 2 for k, s in checkpoint_shapes(cfg).items()
-        if k.startswith(LM_PREFIX) and 'embed_tokens' not in k
-        and 'mm_projector' not in k)
-    bound = bw * GB / step_bytes
+    bw, bound = decode_bound(cfg)
     with torch.device('meta'):
         meta = MODELS.build(cfg.model)
     peak = matmul_peak_gflops(torch.bfloat16)
