@@ -14,6 +14,7 @@ from mmengine.config import Config
 
 from llava_mm import get_model, inference_model, init_model
 from llava_mm.models.quantization import Int8Linear, quantize_linear
+from llava_mm.ops.cpu.gemv import GemvLinear
 from tiny import tiny_llava_model_cfg, tiny_test_pipeline
 
 pytest.importorskip('torchao')
@@ -51,11 +52,12 @@ def test_quantized_shapes_model_answers_as_bf16(quant, shapes_bf16):
               if isinstance(m, torch.nn.Linear)]
     assert len(layers) == 3 * 7 and all(isinstance(m, kind)
                                         for m in layers)
-    # Kept in the loaded dtype: head, embeddings, projector, vision.
-    assert type(lm.lm_head) is torch.nn.Linear
+    # Kept in the loaded dtype: head, embeddings, projector, vision (plain
+    # Linear layers, or cpu_speedups' GemvLinear, a Linear subclass).
+    assert type(lm.lm_head) in (torch.nn.Linear, GemvLinear)
     assert lm.lm_head.weight.dtype == torch.bfloat16
     assert lm.model.embed_tokens.weight.dtype == torch.bfloat16
-    assert all(type(m) is torch.nn.Linear and m.weight.dtype ==
+    assert all(type(m) in (torch.nn.Linear, GemvLinear) and m.weight.dtype ==
                torch.bfloat16 for m in model.projector.modules()
                if isinstance(m, torch.nn.Linear))
     caption = inference_model(model, DEMO)['pred_caption']
