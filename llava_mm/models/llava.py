@@ -19,18 +19,16 @@ import torch.nn.functional as F
 from mmengine.model import BaseModel
 from mmpretrain.structures import DataSample
 from torch import nn
-from transformers import LogitsProcessorList
 
-from llava_mm.registry import MODELS, TOKENIZER
-from .builders import _causal_lm  # noqa: F401  (registers the builders)
-from .data_preprocessor import build_data_preprocessor
-from llava_mm.generation.logits_check import CheckFiniteLogits
-from llava_mm.ops.cpu.speedups import check_setting, resolve
-from llava_mm.generation.kv_cache import (CACHE_KWARG, PreallocatedCache,
-                                          prefill_each)
 from llava_mm.constants import (CAPTION_PROMPT, IGNORE_INDEX, IMAGE_TOKEN,
                                 IMAGE_TOKEN_INDEX)
 from llava_mm.conversation import VICUNA_V1
+from llava_mm.generation.setup import (add_cache, add_finite_check,
+                                       check_context)
+from llava_mm.ops.cpu.speedups import check_setting, resolve
+from llava_mm.registry import MODELS, TOKENIZER
+from .builders import _causal_lm  # noqa: F401  (registers the builders)
+from .data_preprocessor import build_data_preprocessor
 from .prompting import PromptMixin
 from .sequence import build_multimodal_batch
 
@@ -354,35 +352,14 @@ class Llava(PromptMixin, BaseModel):
         cfg.setdefault('max_new_tokens', 32)
         cfg.setdefault('do_sample', False)
         batch = self.build_batch(images, data_samples)
-        max_pos = getattr(self.lang_encoder.config,
-                          'max_position_embeddings', None)
-        total = batch['inputs_embeds'].shape[1] + cfg['max_new_tokens']
-        if max_pos is not None and total > max_pos:
-            raise ValueError(
-                f'Prompt ({batch["inputs_embeds"].shape[1]} positions with '
-                f'the image) plus max_new_tokens={cfg["max_new_tokens"]} is '
-                f'{total}, more than the model\'s context of {max_pos}. '
-                'Shorten the prompt or lower max_new_tokens.')
-        if cfg.get('use_cache', True) and not {
-                'cache', 'past_key_values'} & cfg.keys():
-            # Filled in place: no per-token copy of the cache (kv_cache.py).
-            cfg[CACHE_KWARG] = PreallocatedCache(
-                self.lang_encoder.config.num_hidden_layers, total,
-                dtype=self.lang_encoder.dtype)
-            mask = batch['attention_mask']
-            # (beams and multiple returns expand the batch after the cache)
-            gen = self.lang_encoder.generation_config
-            expands = cfg.get('num_beams', gen.num_beams or 1) > 1 or cfg.get(
-                'num_return_sequences', gen.num_return_sequences or 1) > 1
-            if not expands and int(mask.sum(1).min()) >= 2 and (
-                    self.prefill == 'each' or
-                (self.prefill == 'auto' and mask.device.type == 'cpu'
-                 and self._cpu_prefill_each())):
-                prefill_each(self.lang_encoder.get_decoder(),
-                             batch['inputs_embeds'], mask,
-                             cfg[CACHE_KWARG])
-        cfg['logits_processor'] = LogitsProcessorList(
-            [*(cfg.get('logits_processor') or []), CheckFiniteLogits()])
+        total = check_context(self.lang_encoder,
+                              batch['inputs_embeds'].shape[1],
+                              cfg['max_new_tokens'])
+        on_cpu = batch['attention_mask'].device.type == 'cpu'
+        each = self.prefill == 'each' or (
+            self.prefill == 'auto' and on_cpu and self._cpu_prefill_each())
+        add_cache(self.lang_encoder, batch, cfg, total, each)
+        add_finite_check(cfg)
         tok = self.tokenizer
         cfg.setdefault('eos_token_id', tok.eos_token_id)
         cfg.setdefault('pad_token_id', tok.pad_token_id
