@@ -100,9 +100,19 @@ def test_config_field_means_the_same():
     cfg.model.quantization = 'nf4'
     ckpt = osp.join(ROOT, 'checkpoints', 'llava-tiny-shapes',
                     'llava-tiny-shapes-a01aa8b8.pth')
-    model = init_model(cfg, ckpt, device='cpu', dtype='bf16')
+    with open(ckpt, 'rb') as f:
+        before = f.read()
+    model = init_model(cfg, ckpt, device='cpu', dtype='fp32')
     q = model.model.lang_encoder.model.layers[0].mlp.up_proj
     assert q.weight.dtype == torch.uint8  # packed NF4
+    # The file is mapped shared while read: in-place changes to the kept
+    # tensors must not reach it.
+    with torch.no_grad():
+        for p in model.parameters():
+            if type(p) is torch.nn.Parameter:
+                p.add_(1.0)
+    with open(ckpt, 'rb') as f:
+        assert f.read() == before
 
 
 def test_device_map_offloads_to_disk(tmp_path, shapes_bf16):

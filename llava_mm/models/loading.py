@@ -260,7 +260,14 @@ def load_llava_checkpoint(model: nn.Module,
         device (str, optional): Where quantized layers are made.
     """
     path = resolve_file(checkpoint, 'pretrained')
-    state = dict(read_state_dict(path))
+    if quantization is not None:
+        # A file larger than RAM + swap cannot be mapped privately (the
+        # kernel charges a private writable mapping in full); a shared one
+        # is only read here and the tensors kept are copied off it below.
+        from .quantization import read_shared
+        state = read_shared(read_state_dict, path)
+    else:
+        state = dict(read_state_dict(path))
     sources = osp.basename(path)
     if not any(k.startswith(VISION_PREFIX) for k in state):
         if vision_checkpoint is None:
@@ -289,6 +296,9 @@ def load_llava_checkpoint(model: nn.Module,
             model, state, quantization, dtype, device, path,
             check=lambda part: cast_checked(part, dtype, sources))
     state = cast_checked(state, dtype, sources)
+    if quantization is not None:
+        from .quantization import copy_off_file
+        state = copy_off_file(state, path)
     # Quantized layers are set already (their keys are checked above).
     model.load_state_dict(state, strict=quantization is None, assign=True)
     _materialise_buffers(model)

@@ -161,7 +161,7 @@ def _file_mappings(path: str) -> List[Tuple[int, int]]:
 
 
 def _drop_pages(t: torch.Tensor, ranges: List[Tuple[int, int]]) -> None:
-    """Unmap the whole pages of a tensor read from a private file mapping.
+    """Unmap the whole pages of a tensor read from the file's mapping.
 
     The pages stay in the kernel's page cache (and are read again on a next
     access); they stop counting in this process's resident memory. Only
@@ -177,6 +177,41 @@ def _drop_pages(t: torch.Tensor, ranges: List[Tuple[int, int]]) -> None:
     if hi > lo:
         _libc().madvise(ctypes.c_void_p(lo), ctypes.c_size_t(hi - lo),
                         ctypes.c_int(4))  # MADV_DONTNEED
+
+
+def read_shared(read: Callable[[str], dict], path: str) -> dict:
+    """``read(path)`` with torch's file mappings made ``MAP_SHARED``.
+
+    Args:
+        read (callable): E.g. :func:`~llava_mm.models.loading.read_state_dict`.
+        path (str): The checkpoint.
+
+    Returns:
+        dict: Its tensors; never write to them (they are the file).
+    """
+    with torch.serialization.set_default_mmap_options(mmap.MAP_SHARED):
+        return dict(read(path))
+
+
+def copy_off_file(state: Dict[str, torch.Tensor],
+                  path: str) -> Dict[str, torch.Tensor]:
+    """Copy the tensors that still live in ``path``'s mapping to memory.
+
+    After :func:`read_shared`, so that the model never writes to the file.
+
+    Args:
+        state (dict): Tensors to keep.
+        path (str): The checkpoint file.
+
+    Returns:
+        dict: The same tensors, none backed by the file.
+    """
+    ranges = _file_mappings(path) if os.name == 'posix' else []
+
+    def in_file(t):
+        ptr = t.untyped_storage().data_ptr()
+        return any(lo <= ptr < hi for lo, hi in ranges)
+    return {k: v.clone() if in_file(v) else v for k, v in state.items()}
 
 
 def _release_heap() -> None:
