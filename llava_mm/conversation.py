@@ -130,6 +130,9 @@ class Conversation:
         if not isinstance(question, str) or not question.strip():
             raise ValueError(f'A question must be a non-empty string, got '
                              f'{question!r}.')
+        # Imported here: llava_mm.models imports this module.
+        from llava_mm.models.prompting import check_question
+        check_question(question)  # no second <image>
         if self.turns and self.turns[-1][1] is None:
             raise RuntimeError('The last question has no answer yet; '
                                'answer it before asking another.')

@@ -244,3 +244,15 @@ def test_conversation_state_rules():
         conv.add_question('  ')
     with pytest.raises(RuntimeError, match='Only the current turn'):
         conv.drop_oldest()
+
+
+def test_question_with_image_token_is_refused():
+    from llava_mm.conversation import Conversation
+    conv = Conversation()
+    with pytest.raises(ValueError, match='<image>'):
+        conv.add_question('What is <image> here?')
+    with pytest.raises(ValueError):
+        conv.add_question('   ')
+    assert conv.turns == []
+    conv.add_question('What colour is it?')
+    assert conv.turns == [['What colour is it?', None]]
