@@ -7,6 +7,7 @@ tools/dist_test.sh and torchrun."""
 import glob
 import json
 import os.path as osp
+import re
 
 import pytest
 import torch
@@ -107,6 +108,8 @@ def test_vqa_single_process(vqa):
     assert osp.isfile(osp.join(ref, 'tiny_vqa.py'))  # config dumped
     log = log_of(ref)
     assert 'Epoch(test) [4/4]' in log and 'eta:' in log  # per-batch log
+    assert re.search(r'Predicted 7 samples in [\d.]+ s \([\d.]+ samples/s',
+                     log) and re.search(r'Scored in [\d.]+ s', log)
     assert metrics_of(ref)['VQA/acc'] == 0.0  # no annotator agrees yet
     assert vqa['metrics']['VQA/acc'] == 0.0
 
@@ -191,6 +194,7 @@ def test_vqa_interrupt_and_resume(vqa, scored, tmp_path, capfd):
     log = log_of(work_dir)
     assert '4 of 7 predictions restored' in log
     assert '3 to generate' in log and 'Epoch(test) [2/2]' in log
+    assert 'Predicted 3 samples in' in log
     records = read_jsonl_records(work_dir)
     assert records[:4] == first  # kept, not generated again
     assert_each_once(records, 7)

@@ -13,7 +13,6 @@ the run goes; ``--resume`` continues an interrupted run from them.
 import argparse
 import datetime
 import os
-import os.path as osp
 
 import torch
 import torch.distributed as dist
@@ -28,6 +27,8 @@ from llava_mm.engine.eval_runner import (EvalRunner, summary,
                                          test_default_hooks)
 from llava_mm.engine.test_loop import OUT_FORMATS
 from llava_mm.registry import EVALUATOR
+from llava_mm.utils.runner_args import (add_launcher_args, export_local_rank,
+                                       set_launcher_and_work_dir)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -71,14 +72,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--quantization', choices=['int8', 'nf4'], default=None,
         help="weight-only low-bit LM decoder layers (needs "
         "'llava_mm[quant]'); default: the config's model.quantization")
-    parser.add_argument(
-        '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none', help='job launcher')
-    # torch.distributed.launch passes --local-rank; torchrun sets LOCAL_RANK.
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    add_launcher_args(parser)
     args = parser.parse_args(argv)
-    if args.launcher != 'none' and 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    export_local_rank(args)
     return args
 
 
@@ -176,12 +172,7 @@ def setup_cfg(args: argparse.Namespace) -> Config:
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     apply_data_and_prompt_args(cfg, args)
-    cfg.launcher = args.launcher
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    set_launcher_and_work_dir(cfg, args)
     for key in ('test_dataloader', 'test_evaluator'):
         if cfg.get(key) is None:
             raise ValueError(f'{args.config} has no {key}; use a config of '

@@ -14,7 +14,6 @@ A config with ``runner_type = 'FlexibleRunner'`` and a ``strategy`` (e.g.
 FlexibleRunner, see docs/training.md.
 """
 import argparse
-import os
 import os.path as osp
 
 import torch
@@ -23,6 +22,8 @@ from mmengine.config import Config, DictAction
 import llava_mm  # noqa: F401  (registers the modules)
 from llava_mm.engine import LlavaRunner
 from llava_mm.registry import RUNNERS
+from llava_mm.utils.runner_args import (add_launcher_args, export_local_rank,
+                                       set_launcher_and_work_dir)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -43,13 +44,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--cfg-options', nargs='+', action=DictAction,
         help='override config settings, key=value pairs, e.g. '
         'train_cfg.max_iters=100 model.freeze_lm=True')
-    parser.add_argument(
-        '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none', help='job launcher')
-    # torch.distributed.launch passes --local-rank.
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    add_launcher_args(parser)
     args = parser.parse_args(argv)
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    export_local_rank(args)
     return args
 
 
@@ -68,12 +65,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
             f'{args.config} is not a training config: it has no '
             'train_dataloader/train_cfg. Use a *_train.py config, e.g. '
             'projects/tiny_shapes/configs/llava-tiny-shapes_train.py.')
-    cfg.launcher = args.launcher
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir') is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
+    set_launcher_and_work_dir(cfg, args)
 
     if args.amp:
         strategy = cfg.get('strategy') or {}

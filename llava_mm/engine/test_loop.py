@@ -19,6 +19,7 @@ batch across ranks. This loop instead
 import logging
 import os.path as osp
 import sys
+import time
 from typing import Dict, List, Optional, Sequence, Union
 
 import torch
@@ -205,6 +206,7 @@ class ResumableTestLoop(TestLoop):
                    file=sys.stderr, dynamic_ncols=True,
                    disable=not is_main_process() or not todo)
         self.store.open()
+        start, predicted = time.perf_counter(), 0
         try:
             for idx, data_batch in enumerate(self.dataloader):
                 if self.max_batches is not None and idx >= self.max_batches:
@@ -212,11 +214,22 @@ class ResumableTestLoop(TestLoop):
                 indices = mine[idx * batch_size:(idx + 1) * batch_size]
                 self.run_iter(idx, data_batch, indices)
                 bar.update(len(indices))
+                predicted += len(indices)
         finally:
             bar.close()
             self.store.close()
+        if predicted:
+            seconds = time.perf_counter() - start
+            print_log(f'Predicted {predicted} samples in {seconds:.1f} s '
+                      f'({predicted / seconds:.3f} samples/s on this rank).',
+                      logger='current')
         barrier()
-        return self._evaluate(self.store.load_all(), rank, world_size)
+        start = time.perf_counter()
+        metrics = self._evaluate(self.store.load_all(), rank, world_size)
+        if metrics:
+            print_log(f'Scored in {time.perf_counter() - start:.1f} s.',
+                      logger='current')
+        return metrics
 
     def _loader(self, indices: List[int]) -> DataLoader:
         """The configured dataloader, restricted to ``indices`` in order."""

@@ -1,0 +1,48 @@
+"""Command-line options that ``tools/test.py`` and ``tools/train.py`` share:
+the job launcher and the work dir."""
+import argparse
+import os
+import os.path as osp
+
+from mmengine.config import Config
+
+
+def add_launcher_args(parser: argparse.ArgumentParser) -> None:
+    """``--launcher`` and ``--local-rank`` (as ``torch.distributed.launch``
+    passes it).
+
+    Args:
+        parser (argparse.ArgumentParser): The parser to extend.
+    """
+    parser.add_argument(
+        '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def export_local_rank(args: argparse.Namespace) -> None:
+    """Put ``--local-rank`` into ``LOCAL_RANK`` for a launched job, unless
+    the launcher (torchrun) has set it already.
+
+    Args:
+        args (argparse.Namespace): With ``launcher`` and ``local_rank``.
+    """
+    if args.launcher != 'none' and 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+
+
+def set_launcher_and_work_dir(cfg: Config, args: argparse.Namespace) -> None:
+    """``cfg.launcher`` from ``--launcher``; ``cfg.work_dir`` from
+    ``--work-dir``, else the config's, else ``work_dirs/<config name>``.
+
+    Args:
+        cfg (Config): The config; changed in place.
+        args (argparse.Namespace): With ``config``, ``launcher`` and
+            ``work_dir``.
+    """
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir') is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
