@@ -130,7 +130,9 @@ def test_qwen2_variant_config_builds(tokenizer_dir):
 
 
 HARNESS = [osp.join(ROOT, 'tools', 'analysis_tools', f)
-           for f in ('benchmark.py', 'e2e_benchmark.py')] + glob.glob(
+           for f in ('benchmark.py', 'e2e_benchmark.py',
+                     'caption_batch_split.py', 'decode_step_parts.py')
+           ] + glob.glob(
                osp.join(ROOT, 'tools', 'analysis_tools', 'llava_bench',
                         '*.py'))
 # What the benchmark may take from llava_mm: the public API, the
