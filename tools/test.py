@@ -22,6 +22,7 @@ from mmengine.registry import init_default_scope
 from mmengine.dist import is_main_process
 
 from llava_mm.apis import init_model
+from llava_mm.engine.config_text import TextOnceConfig
 from llava_mm.engine.eval_config import apply_data_root, apply_prompts
 from llava_mm.engine.eval_runner import (EvalRunner, summary,
                                          test_default_hooks)
@@ -203,7 +204,7 @@ def setup_cfg(args: argparse.Namespace) -> Config:
     # Each rank runs its own model copy; DDP is for training.
     if cfg.get('model_wrapper_cfg') is None:
         cfg.model_wrapper_cfg = dict(type='llava_mm.InferenceWrapper')
-    return cfg
+    return TextOnceConfig.from_config(cfg)
 
 
 def main(argv=None) -> dict:

@@ -21,6 +21,7 @@ from mmengine.config import Config, DictAction
 
 import llava_mm  # noqa: F401  (registers the modules)
 from llava_mm.engine import LlavaRunner
+from llava_mm.engine.config_text import TextOnceConfig
 from llava_mm.registry import RUNNERS
 from llava_mm.utils.runner_args import (add_launcher_args, export_local_rank,
                                        set_launcher_and_work_dir)
@@ -110,7 +111,7 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
             f'--launcher {args.launcher} needs GPUs (mmengine initialises '
             'distributed training on CUDA devices). On a CPU-only machine '
             'train with --launcher none.')
-    return cfg
+    return TextOnceConfig.from_config(cfg)
 
 
 def set_resume(cfg: Config, args: argparse.Namespace) -> None:
