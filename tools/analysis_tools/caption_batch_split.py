@@ -35,46 +35,39 @@ def main() -> None:
     from mmengine.config import Config
     from mmengine.registry import DefaultScope
     from mmengine.runner import Runner
-    from PIL import Image
-    from transformers import (AutoProcessor, LlavaForConditionalGeneration,
-                              LogitsProcessorList)
+    from transformers import AutoProcessor, LlavaForConditionalGeneration
 
-    from llava_bench.timing import StepTimer
+    from e2e_benchmark import _prompt, hf_caption_inputs, hf_dir_with_processor
+    from llava_bench.runner import prepare
+    from llava_bench.timing import StepTimer, greedy_cfg
     from llava_mm import init_model
+    cfg, _, ckpt, hf_dir = prepare(args.preset, args.work_dir, 'bf16')
+    hf_dir = hf_dir_with_processor(cfg, hf_dir, hf_dir + '_processor')
     data = osp.join(args.work_dir, f'e2e_{args.preset}_{args.images}')
     config = osp.join(data, 'test_config.py')
-    ckpt = osp.join(args.work_dir, f'llava-{args.preset}_random_bf16.pth')
-    hf_dir = osp.join(args.work_dir,
-                      f'llava-{args.preset}_random_bf16_hf_processor')
     ours = init_model(config, ckpt, device='cpu', dtype='bf16')
-    cfg = Config.fromfile(config)
-    cfg.test_dataloader.update(num_workers=0, batch_size=args.batch_size)
+    test_cfg = Config.fromfile(config)
+    test_cfg.test_dataloader.update(num_workers=0,
+                                    batch_size=args.batch_size)
     DefaultScope.get_instance('caption_batch_split', scope_name='llava_mm')
     batch = ours.data_preprocessor(
-        next(iter(Runner.build_dataloader(cfg.test_dataloader))), False)
+        next(iter(Runner.build_dataloader(test_cfg.test_dataloader))), False)
     processor = AutoProcessor.from_pretrained(hf_dir)
     hf = LlavaForConditionalGeneration.from_pretrained(
         hf_dir, dtype=torch.bfloat16).eval()
     with open(osp.join(data, 'annotations', 'captions.json')) as f:
         items = json.load(f)[:args.batch_size]
-    with open(osp.join(data, 'prompt.txt')) as f:
-        prompt = f.read()
-    images = [Image.open(osp.join(data, it['image'])).convert('RGB')
-              for it in items]
-    inputs = processor(images=images, text=[prompt] * len(images),
-                       return_tensors='pt', padding=True)
-    gen = dict(max_new_tokens=args.new_tokens,
-               min_new_tokens=args.new_tokens, do_sample=False, num_beams=1)
+    inputs = hf_caption_inputs(processor, data, items, _prompt(cfg))
     runs = dict(
-        ours=lambda lp: ours.generate(batch['images'], batch['data_samples'],
-                                      logits_processor=lp, **gen),
-        transformers=lambda lp: hf.generate(**inputs, logits_processor=lp,
-                                            **gen))
+        ours=lambda t: ours.generate(batch['images'], batch['data_samples'],
+                                     **greedy_cfg(args.new_tokens, t)),
+        transformers=lambda t: hf.generate(**inputs,
+                                           **greedy_cfg(args.new_tokens, t)))
     with torch.no_grad():
         for r in range(args.rounds):
             for name, run in runs.items():
                 timer = StepTimer()
-                run(LogitsProcessorList([timer]))
+                run(timer)
                 s = timer.steps
                 print(json.dumps(dict(
                     round=r, model=name,

@@ -43,9 +43,9 @@ def main() -> None:
     p.add_argument('--prompt-positions', type=int, default=16)
     p.add_argument('--steps', type=int, default=9)
     args = p.parse_args()
-    from transformers import DynamicCache, LogitsProcessorList
+    from transformers import DynamicCache
 
-    from llava_bench.timing import StepTimer
+    from llava_bench.timing import StepTimer, greedy_cfg
     from llava_mm import init_model
     model = init_model(args.config, args.checkpoint, device='cpu',
                        dtype='bf16')
@@ -70,10 +70,7 @@ def main() -> None:
         lm.generate(inputs_embeds=prompt,
                     attention_mask=torch.ones(prompt.shape[:2],
                                               dtype=torch.long),
-                    max_new_tokens=args.steps + 1,
-                    min_new_tokens=args.steps + 1, do_sample=False,
-                    pad_token_id=0,
-                    logits_processor=LogitsProcessorList([timer]))
+                    pad_token_id=0, **greedy_cfg(args.steps + 1, timer))
     steps = [b - a for a, b in zip(timer.steps, timer.steps[1:])]
     print(json.dumps(dict(
         linears=len(linears), weight_gb=round(weight_gb, 2),

@@ -174,11 +174,30 @@ def score(preds: dict, gt_file: str) -> dict:
     return out
 
 
+def hf_caption_inputs(processor, data_dir: str, items: List[dict],
+                      prompt: str) -> dict:
+    """The processor's batch for ``items`` of the caption set.
+
+    Args:
+        processor (LlavaProcessor): The export's processor.
+        data_dir (str): The caption set (see :func:`make_caption_set`).
+        items (list[dict]): Entries of its ``captions.json``.
+        prompt (str): The caption prompt, the same for every image.
+
+    Returns:
+        dict: ``input_ids``, ``attention_mask`` and ``pixel_values``.
+    """
+    from PIL import Image
+    images = [Image.open(osp.join(data_dir, it['image'])).convert('RGB')
+              for it in items]
+    return processor(images=images, text=[prompt] * len(items),
+                     return_tensors='pt', padding=True)
+
+
 def hf_child(hf_dir: str, data_dir: str, batch_size: int,
              new_tokens: int, dtype: str, prompt: str) -> dict:
     """The plain transformers loop (run in its own process)."""
     import torch
-    from PIL import Image
     from transformers import AutoProcessor, LlavaForConditionalGeneration
     start = time.perf_counter()
     processor = AutoProcessor.from_pretrained(hf_dir)
@@ -191,10 +210,7 @@ def hf_child(hf_dir: str, data_dir: str, batch_size: int,
     preds = {}
     for i in range(0, len(items), batch_size):
         chunk = items[i:i + batch_size]
-        images = [Image.open(osp.join(data_dir, it['image'])).convert('RGB')
-                  for it in chunk]
-        inputs = processor(images=images, text=[prompt] * len(chunk),
-                           return_tensors='pt', padding=True)
+        inputs = hf_caption_inputs(processor, data_dir, chunk, prompt)
         with torch.no_grad():
             out = model.generate(**inputs, max_new_tokens=new_tokens,
                                  min_new_tokens=new_tokens, do_sample=False,
