@@ -1,12 +1,22 @@
-"""llava_mm: LLaVA v1/v1.5 for the OpenMMLab world."""
-from . import datasets, models  # noqa: F401  (register modules)
-from .apis import (ImageCaptionInferencer, LlavaChat,
-                   VisualQuestionAnsweringInferencer, get_model,
-                   inference_model, init_model, list_models)
+"""llava_mm: LLaVA v1/v1.5 for the OpenMMLab world.
+
+A light facade: the API below is imported on first use, and config types
+register themselves when a config names them (the registries' ``locations``
+in :mod:`llava_mm.registry`).
+"""
+from .utils import third_party
+from .utils.lazy import lazy_exports
 from .version import __version__
 
-__all__ = [
-    '__version__', 'ImageCaptionInferencer', 'LlavaChat',
-    'VisualQuestionAnsweringInferencer', 'get_model', 'inference_model',
-    'init_model', 'list_models'
-]
+third_party.install()
+
+__getattr__, __dir__, _api = lazy_exports(__name__, {
+    'ImageCaptionInferencer': '.apis.image_caption',
+    'LlavaChat': '.apis.chat',
+    'VisualQuestionAnsweringInferencer': '.apis.vqa',
+    'get_model': '.apis.inference',
+    'inference_model': '.apis.inference',
+    'init_model': '.apis.inference',
+    'list_models': '.apis.model_index',
+})
+__all__ = ['__version__', *_api]

@@ -4,8 +4,11 @@ Every registry is a child of the matching mmengine root registry with the
 scope ``llava_mm``. A type name in a config is looked up here first and then
 in mmengine's root, never in ``mmpretrain``'s registries: ``mmpretrain.models``
 does not import with current transformers, so a lookup that could reach it
-must not exist. The few mmpretrain classes we reuse (``PackInputs``) are
-registered here explicitly.
+must not exist.
+
+Each registry's ``locations`` name the modules that register its types;
+mmengine imports them when the registry first looks a name up, so a
+config's types load when it is built and ``import llava_mm`` stays light.
 """
 from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
@@ -39,10 +42,13 @@ __all__ = [
 
 _MODELS = ['llava_mm.models']
 _DATA = ['llava_mm.datasets']
+# Datasets that subclass mmpretrain's (imported only to build a dataset).
+_DATASETS = _DATA + ['llava_mm.datasets.coco_caption',
+                     'llava_mm.datasets.coco_vqa']
 
 _ENGINE = ['llava_mm.engine']
 _EVALUATION = ['llava_mm.evaluation']
-_APIS = ['llava_mm.apis']
+_APIS = ['llava_mm.apis.image_caption', 'llava_mm.apis.vqa']
 _VISUALIZATION = ['llava_mm.visualization']
 
 RUNNERS = Registry(
@@ -54,7 +60,8 @@ HOOKS = Registry(
 LOG_PROCESSORS = Registry(
     'log processor', parent=MMENGINE_LOG_PROCESSORS, scope='llava_mm')
 OPTIMIZERS = Registry(
-    'optimizer', parent=MMENGINE_OPTIMIZERS, scope='llava_mm')
+    'optimizer', parent=MMENGINE_OPTIMIZERS, scope='llava_mm',
+    locations=['llava_mm.engine.optimizers'])
 OPTIM_WRAPPERS = Registry(
     'optim wrapper', parent=MMENGINE_OPTIM_WRAPPERS, scope='llava_mm')
 OPTIM_WRAPPER_CONSTRUCTORS = Registry(
@@ -65,7 +72,8 @@ PARAM_SCHEDULERS = Registry(
     'parameter scheduler', parent=MMENGINE_PARAM_SCHEDULERS, scope='llava_mm')
 
 DATASETS = Registry(
-    'dataset', parent=MMENGINE_DATASETS, scope='llava_mm', locations=_DATA)
+    'dataset', parent=MMENGINE_DATASETS, scope='llava_mm',
+    locations=_DATASETS)
 DATA_SAMPLERS = Registry(
     'data sampler', parent=MMENGINE_DATA_SAMPLERS, scope='llava_mm',
     locations=_DATA)

@@ -1,12 +1,12 @@
-from .base_inferencer import LlavaInferencer
-from .chat import LlavaChat
-from .image_caption import ImageCaptionInferencer
-from .inference import get_model, inference_model, init_model
-from .model_index import list_models
-from .vqa import VisualQuestionAnsweringInferencer
+from llava_mm.utils.lazy import lazy_exports
 
-__all__ = [
-    'ImageCaptionInferencer', 'LlavaChat', 'LlavaInferencer',
-    'VisualQuestionAnsweringInferencer', 'get_model', 'inference_model',
-    'init_model', 'list_models'
-]
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    'ImageCaptionInferencer': '.image_caption',
+    'LlavaChat': '.chat',
+    'LlavaInferencer': '.base_inferencer',
+    'VisualQuestionAnsweringInferencer': '.vqa',
+    'get_model': '.inference',
+    'inference_model': '.inference',
+    'init_model': '.inference',
+    'list_models': '.model_index',
+})

@@ -1,14 +1,22 @@
-from .coco_caption import COCOCaption
-from .coco_vqa import COCOVQA
+from llava_mm.utils.lazy import lazy_exports
 from .llava_instruct import LLaVAInstruct
+from .pack_inputs import PackInputs
 from .samplers import LengthGroupedSampler, PhaseSampler
-from .transforms import (CLIPResizeCrop, LoadImage, PackInputs, PadToSquare,
+from .transforms import (CLIPResizeCrop, LoadImage, PadToSquare,
                          load_image_file, to_rgb_pil)
 from .text_transforms import AppendToQuestion  # noqa: F401
 
+# The COCO datasets subclass mmpretrain's, whose package imports all of its
+# datasets: they load when used (a config's dataset is built through the
+# DATASETS registry's locations, llava_mm/registry.py).
+__getattr__, __dir__, _lazy = lazy_exports(__name__, {
+    'COCOCaption': '.coco_caption',
+    'COCOVQA': '.coco_vqa',
+})
+
 __all__ = [
-    'CLIPResizeCrop', 'COCOCaption', 'COCOVQA', 'LLaVAInstruct',
+    'CLIPResizeCrop', 'LLaVAInstruct',
     'LengthGroupedSampler', 'LoadImage',
     'PackInputs', 'PhaseSampler',
-    'PadToSquare', 'load_image_file', 'to_rgb_pil'
+    'PadToSquare', 'load_image_file', 'to_rgb_pil', *_lazy
 ]

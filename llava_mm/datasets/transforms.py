@@ -4,8 +4,9 @@ The official LLaVA opens an image with PIL and converts it to RGB, pads it to a
 square with the CLIP mean colour (v1.5, ``image_aspect_ratio='pad'``), then
 runs CLIP's image processor: a bicubic PIL resize of the short edge and a
 centre crop. These transforms do exactly that on PIL images, so the pixels
-match bit for bit; :class:`PackInputs` then turns the PIL image into a
-(3, H, W) uint8 tensor. Normalisation happens in the data preprocessor.
+match bit for bit; ``PackInputs`` (:mod:`.pack_inputs`) then turns the PIL
+image into a (3, H, W) uint8 tensor. Normalisation happens in the data
+preprocessor.
 """
 import io
 import os
@@ -15,15 +16,12 @@ from typing import Optional, Sequence, Union
 
 import numpy as np
 from mmcv.transforms import BaseTransform
-from mmpretrain.datasets.transforms import PackInputs
 from PIL import Image, UnidentifiedImageError
 
 from llava_mm.registry import TRANSFORMS
 
 # CLIP's mean colour as 0-255 integers, what the official expand2square uses.
 CLIP_MEAN_RGB = (122, 116, 104)
-
-TRANSFORMS.register_module(module=PackInputs)
 
 ImageInput = Union[Image.Image, np.ndarray, str, os.PathLike, bytes]
 

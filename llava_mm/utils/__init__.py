@@ -1,8 +1,10 @@
-from .dtypes import DTYPES, to_torch_dtype
-from .errors import WeightsUnavailableError, unavailable
-from .tokenizer import DEFAULT_CORPUS, train_tokenizer
+from .lazy import lazy_exports
 
-__all__ = [
-    'DEFAULT_CORPUS', 'DTYPES', 'WeightsUnavailableError', 'to_torch_dtype',
-    'train_tokenizer', 'unavailable'
-]
+__getattr__, __dir__, __all__ = lazy_exports(__name__, {
+    'DEFAULT_CORPUS': '.tokenizer',
+    'DTYPES': '.dtypes',
+    'WeightsUnavailableError': '.errors',
+    'to_torch_dtype': '.dtypes',
+    'train_tokenizer': '.tokenizer',
+    'unavailable': '.errors',
+})
