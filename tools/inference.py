@@ -22,6 +22,7 @@ from typing import List, Tuple
 from llava_mm.apis.base_inferencer import list_image_dir
 from llava_mm.apis.inference import get_inferencer
 from llava_mm.apis.model_index import is_config_path
+from llava_mm.utils import third_party
 from llava_mm.utils.cli import add_model_args, model_from_args
 
 GLOB_CHARS = '*?['
@@ -50,6 +51,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     add_model_args(parser)
     parser.add_argument('--max-new-tokens', type=int, default=None)
     parser.add_argument('--num-beams', type=int, default=None)
+    parser.add_argument('--verbose', action='store_true',
+                        help='also show the third-party messages llava_mm '
+                        'filters as harmless (llava_mm.utils.third_party)')
     args = parser.parse_args(argv)
     if args.batch_size < 1:
         parser.error(f'--batch-size {args.batch_size}: use 1 or more.')
@@ -114,6 +118,8 @@ def read_questions(path: str) -> List[Tuple[str, str, str]]:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
+    if args.verbose:
+        third_party.show_all()
     model = model_from_args(args.model, args)
     vqa = model.task == 'vqa'
     if args.questions is not None and not vqa:

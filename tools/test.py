@@ -3,7 +3,7 @@
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE]
         [--cfg-options k=v ...] [--launcher none|pytorch|slurm] [--resume]
         [--dtype fp32|fp16|bf16] [--quantization int8|nf4]
-        [--data-root DIR] [--prompt TEXT]
+        [--tokenizer DIR] [--data-root DIR] [--prompt TEXT]
         [--prompt-tmpl TEXT] [--show-dir DIR [--show-interval N]]
         [--verbose]
 
@@ -13,6 +13,8 @@ the run goes; ``--resume`` continues an interrupted run from them.
 import argparse
 import datetime
 import os
+from contextlib import contextmanager
+from typing import Iterator
 
 import torch
 import torch.distributed as dist
@@ -22,14 +24,28 @@ from mmengine.registry import init_default_scope
 from mmengine.dist import is_main_process
 
 from llava_mm.apis import init_model
+from llava_mm.apis.inference import check_local_files
 from llava_mm.engine.config_text import TextOnceConfig
-from llava_mm.engine.eval_config import apply_data_root, apply_prompts
+from llava_mm.engine.eval_config import (apply_data_root, apply_prompts,
+                                         missing_data_message)
 from llava_mm.engine.eval_runner import (EvalRunner, summary,
                                          test_default_hooks)
 from llava_mm.engine.test_loop import OUT_FORMATS
 from llava_mm.registry import EVALUATOR
+from llava_mm.utils import third_party
+from llava_mm.utils.errors import WeightsUnavailableError, cli_wording
 from llava_mm.utils.runner_args import (add_launcher_args, export_local_rank,
                                        set_launcher_and_work_dir)
+
+# The loading options (as load errors name them) -> how this tool sets them.
+CLI_FLAGS = {
+    'pretrained': 'python tools/test.py CONFIG /path/to/file.pth',
+    'model.tokenizer.name_or_path': '--tokenizer DIR',
+    'model.lang_encoder.name_or_path':
+    '--cfg-options model.lang_encoder.name_or_path=DIR',
+    'model.vision_encoder.pretrained':
+    '--cfg-options model.vision_encoder.pretrained=PATH',
+}
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -59,6 +75,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--cfg-options', nargs='+', action=DictAction, help='override '
         'config keys, e.g. test_dataloader.batch_size=2 '
         'model.generation_cfg.max_new_tokens=5')
+    parser.add_argument(
+        '--tokenizer', metavar='DIR', help='tokenizer folder (or hub name) '
+        "instead of the config's model.tokenizer.name_or_path")
     parser.add_argument(
         '--dtype', choices=['fp32', 'fp16', 'bf16'], default=None,
         help="parameter dtype (default: the checkpoint's own)")
@@ -172,6 +191,8 @@ def setup_cfg(args: argparse.Namespace) -> Config:
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
+    if args.tokenizer is not None:
+        cfg.model.tokenizer.name_or_path = args.tokenizer
     apply_data_and_prompt_args(cfg, args)
     set_launcher_and_work_dir(cfg, args)
     for key in ('test_dataloader', 'test_evaluator'):
@@ -207,6 +228,17 @@ def setup_cfg(args: argparse.Namespace) -> Config:
     return TextOnceConfig.from_config(cfg)
 
 
+@contextmanager
+def load_errors_end_tool() -> Iterator[None]:
+    """A file or tokenizer that cannot be loaded ends the tool with one
+    line, naming this tool's options."""
+    with cli_wording(CLI_FLAGS):
+        try:
+            yield
+        except (WeightsUnavailableError, FileNotFoundError) as e:
+            raise SystemExit(f'error: {e}') from e
+
+
 def main(argv=None) -> dict:
     """Run the evaluation.
 
@@ -220,7 +252,14 @@ def main(argv=None) -> dict:
     if args.out is not None and not args.out.endswith(OUT_FORMATS):
         raise SystemExit(f'--out {args.out}: use a file ending in one of '
                          f'{OUT_FORMATS}.')
+    if args.verbose:
+        third_party.show_all()
     cfg = setup_cfg(args)
+    with load_errors_end_tool():  # before the data, Java, a 7B model
+        check_local_files(cfg.model, args.checkpoint)
+    problem = missing_data_message(cfg, args.config)
+    if problem is not None:
+        raise SystemExit(f'error: {problem}')
     init_default_scope(cfg.get('default_scope', 'llava_mm'))
     init_cpu_dist(args.launcher, cfg)
     # Build the metrics first: missing Java or a bad ground-truth file
@@ -231,9 +270,10 @@ def main(argv=None) -> dict:
     evaluator = EVALUATOR.build(evaluator)
     # The vision file named by the config is loaded too (strict checks);
     # the Runner's load_from would skip it.
-    model = init_model(cfg, args.checkpoint,
-                       device=local_device(args.launcher), dtype=args.dtype,
-                       quantization=args.quantization)
+    with load_errors_end_tool():
+        model = init_model(cfg, args.checkpoint,
+                           device=local_device(args.launcher),
+                           dtype=args.dtype, quantization=args.quantization)
     runner = EvalRunner(
         model=model,
         verbose=args.verbose,

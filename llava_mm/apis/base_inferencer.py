@@ -188,6 +188,9 @@ class LlavaInferencer(BaseInferencer):
              show_dir: Optional[str], return_datasamples: bool,
              kwargs: dict) -> list:
         """Predict, draw and pack ``items`` (pipeline input dicts)."""
+        if show:  # refuse before generating, rather than hang after
+            from llava_mm.visualization.display import check_can_show
+            check_can_show()
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f'batch_size must be a positive integer, got '
                              f'{batch_size!r}.')

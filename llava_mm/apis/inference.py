@@ -6,10 +6,12 @@ from typing import List, Optional, Union
 import torch
 from mmengine.config import Config
 
+from llava_mm.models.loading import check_local_file
 from llava_mm.models.quantization import parse_quantization
 from llava_mm.ops.cpu.speedups import apply_cpu_speedups
 from llava_mm.registry import MODELS
 from llava_mm.utils.dtypes import to_torch_dtype
+from llava_mm.utils.hub import check_local_path
 from .model_index import is_config_path, model_entry
 
 def default_device() -> str:
@@ -63,6 +65,7 @@ def init_model(config: Union[str, Config],
         cfg.merge_from_dict({'model': kwargs})
     dtype = to_torch_dtype(dtype)
     model_cfg = copy.deepcopy(cfg.model)
+    check_local_files(model_cfg, checkpoint)
     from_cfg = model_cfg.pop('quantization', None)
     quant = parse_quantization(from_cfg if quantization is None
                                else quantization)
@@ -95,6 +98,26 @@ def init_model(config: Union[str, Config],
     apply_cpu_speedups(model, cpu_speedups if cpu_speedups is not None
                        else model.cpu_speedups)
     return model
+
+
+def check_local_files(model_cfg: Config, checkpoint: Optional[str]) -> None:
+    """Fail before anything slow when a local file or folder is missing.
+
+    Args:
+        model_cfg (Config): The config's ``model``.
+        checkpoint (str, optional): The checkpoint path or URL.
+
+    Raises:
+        FileNotFoundError: The checkpoint, tokenizer or language-model path
+            does not exist (hub names and URLs are not checked here).
+    """
+    if checkpoint is not None:
+        check_local_file(checkpoint, 'pretrained')
+    for key, what in (('tokenizer', 'tokenizer'),
+                      ('lang_encoder', 'language-model')):
+        name = (model_cfg.get(key) or {}).get('name_or_path')
+        if isinstance(name, str):
+            check_local_path(name, what, f'model.{key}.name_or_path')
 
 
 def get_model(model: Union[str, Config],

@@ -3,13 +3,15 @@
 * ``--data-root DIR`` moves the test dataset **and** the ground-truth files
   of the evaluator: every path under the config's ``data_root`` is moved
   under ``DIR``, so the metric cannot read another copy of the data.
+* Missing test data is named before anything is built
+  (:func:`missing_data_message`).
 * ``--prompt`` / ``--prompt-tmpl`` set the model's prompts verbatim.
   mmengine's ``--cfg-options`` (``DictAction``) deletes every space inside
   a value, so ``model.caption_prompt="A short caption."`` would become
   ``Ashortcaption.``.
 """
 import os.path as osp
-from typing import Optional
+from typing import List, Optional
 
 from mmengine.config import Config
 
@@ -85,6 +87,52 @@ def apply_data_root(cfg: Config, data_root: str) -> list:
             metric[key] = osp.join(data_root, rel)
             moved.append(f'test_evaluator.{key}: {path} -> {metric[key]}')
     return moved
+
+
+def missing_test_data(cfg: Config) -> List[str]:
+    """The test data files and folders of a config that do not exist.
+
+    Args:
+        cfg (Config): An evaluation config (after ``--data-root``).
+
+    Returns:
+        list[str]: The missing paths: the dataset's folder, its
+        annotation/question files and the evaluator's ground-truth files.
+    """
+    dataset = cfg.test_dataloader.dataset
+    root = dataset.get('data_root') or ''
+    paths = [root] if root else []
+    paths += [osp.join(root, dataset[key]) for key in DATASET_PATH_KEYS
+              if dataset.get(key)]
+    paths += [metric[key] for metric in _evaluator_cfgs(cfg)
+              for key in EVALUATOR_PATH_KEYS
+              if isinstance(metric, dict) and metric.get(key)]
+    return [path for path in paths if not osp.exists(path)]
+
+
+def missing_data_message(cfg: Config, config: str) -> Optional[str]:
+    """A one-line error naming missing test data and how to get it.
+
+    Args:
+        cfg (Config): An evaluation config (after ``--data-root``).
+        config (str): The config file, as given.
+
+    Returns:
+        str | None: The message, or None when the data is there.
+    """
+    missing = missing_test_data(cfg)
+    if not missing:
+        return None
+    root = cfg.test_dataloader.dataset.get('data_root') or 'DIR'
+    if 'shapes' in osp.basename(osp.normpath(root)):
+        make = (f'make it with `python projects/tiny_shapes/make_shapes.py '
+                f'--out {root} --split test --num-images 500 --seed 2024`')
+    else:
+        make = 'prepare it as docs/evaluation.md ("Data") says'
+    more = f' (and {len(missing) - 1} more)' if len(missing) > 1 else ''
+    return (f'The test data of {config} is not there: {missing[0]} not '
+            f'found{more}. Either {make}, or pass --data-root DIR for a copy '
+            'elsewhere.')
 
 
 def apply_prompts(cfg: Config, prompt: Optional[str] = None,

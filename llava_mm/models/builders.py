@@ -3,7 +3,8 @@
 They wrap transformers' ``AutoTokenizer`` and ``AutoModelForCausalLM`` so that
 the config keeps mmpretrain's field names (``type='AutoTokenizer',
 name_or_path=...``) and so that a name that cannot be fetched (offline, a typo)
-fails with one paragraph saying what to do instead of a hub traceback.
+fails with one paragraph saying what to do instead of a hub traceback
+(:mod:`llava_mm.utils.hub`: at once when the hub does not answer).
 """
 from typing import Optional
 
@@ -12,15 +13,14 @@ from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
 from llava_mm.registry import MODELS, TOKENIZER
 from llava_mm.ops.cpu.attention import ATTN_IMPLEMENTATION
-from llava_mm.utils.errors import WeightsUnavailableError, unavailable  # noqa: F401
+from llava_mm.utils.errors import WeightsUnavailableError  # noqa: F401
+from llava_mm.utils.hub import from_pretrained
 
 
 def _tokenizer(name_or_path: str, **kwargs):
-    try:
-        return AutoTokenizer.from_pretrained(name_or_path, **kwargs)
-    except (OSError, ValueError) as e:
-        raise unavailable('tokenizer', name_or_path,
-                          'model.tokenizer.name_or_path', e) from e
+    return from_pretrained(AutoTokenizer.from_pretrained, name_or_path,
+                           'tokenizer', 'model.tokenizer.name_or_path',
+                           **kwargs)
 
 
 TOKENIZER.register_module(name='AutoTokenizer', module=_tokenizer)
@@ -45,11 +45,9 @@ def lang_config(name_or_path: Optional[str] = None,
             raise ValueError('lang_encoder needs `name_or_path` or an inline '
                              '`config` with a `model_type`.')
         return AutoConfig.for_model(**config)
-    try:
-        return AutoConfig.from_pretrained(name_or_path, **config)
-    except (OSError, ValueError) as e:
-        raise unavailable('language-model config', name_or_path,
-                          'model.lang_encoder.name_or_path', e) from e
+    return from_pretrained(AutoConfig.from_pretrained, name_or_path,
+                           'language-model config',
+                           'model.lang_encoder.name_or_path', **config)
 
 
 def _causal_lm(name_or_path: Optional[str] = None,
@@ -75,13 +73,10 @@ def _causal_lm(name_or_path: Optional[str] = None,
     """
     cfg = lang_config(name_or_path, config)
     if load_pretrained:
-        try:
-            return AutoModelForCausalLM.from_pretrained(
-                name_or_path, config=cfg, dtype=dtype,
-                attn_implementation=attn_implementation)
-        except OSError as e:
-            raise unavailable('language-model weights', name_or_path,
-                              'model.lang_encoder.name_or_path', e) from e
+        return from_pretrained(
+            AutoModelForCausalLM.from_pretrained, name_or_path,
+            'language-model weights', 'model.lang_encoder.name_or_path',
+            config=cfg, dtype=dtype, attn_implementation=attn_implementation)
     return AutoModelForCausalLM.from_config(
         cfg, dtype=dtype, attn_implementation=attn_implementation)
 

@@ -17,7 +17,7 @@ from mmengine.logging import print_log
 from torch import nn
 
 from llava_mm.constants import VISION_PREFIX
-from llava_mm.utils.errors import unavailable
+from llava_mm.utils.errors import local_copy_hint, unavailable
 from llava_mm.utils.safe_load import (load_checkpoint_file,
                                       read_safetensors)
 
@@ -47,11 +47,26 @@ def resolve_file(path_or_url: str, option: str) -> str:
                 raise unavailable('checkpoint', path_or_url, option,
                                   e) from e
         return dst
-    if not osp.isfile(path_or_url):
-        raise FileNotFoundError(
-            f'Checkpoint not found: {path_or_url}. Pass an existing file '
-            f'with {option}=PATH.')
+    check_local_file(path_or_url, option)
     return path_or_url
+
+
+def check_local_file(path_or_url: str, option: str) -> None:
+    """Raise at once when a checkpoint path is not a file (URLs pass).
+
+    Args:
+        path_or_url (str): A path or an http(s) URL.
+        option (str): The argument name pointing at it, for the error.
+
+    Raises:
+        FileNotFoundError: No file at the path.
+    """
+    if re.match(r'^https?://', path_or_url) or osp.isfile(path_or_url):
+        return
+    state = 'is a folder' if osp.isdir(path_or_url) else 'not found'
+    raise FileNotFoundError(
+        f'Checkpoint {path_or_url} {state}. Give an existing file: '
+        f'{local_copy_hint(option)}.')
 
 
 def read_state_dict(path: str) -> Dict[str, torch.Tensor]:

@@ -1,4 +1,27 @@
 """Errors with one paragraph that says what to do."""
+import re
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Dict, Iterator, Optional
+
+# Option -> how the command-line tool being run spells it (see cli_wording).
+_CLI_FLAGS: ContextVar[Dict[str, str]] = ContextVar('cli_flags', default={})
+
+
+@contextmanager
+def cli_wording(flags: Dict[str, str]) -> Iterator[None]:
+    """Within this block, load errors name a tool's flags, e.g.
+    ``{'pretrained': '--checkpoint PATH'}``, instead of Python keywords.
+
+    Args:
+        flags (dict): Option (as :func:`unavailable` takes it) -> the
+            command line that sets it.
+    """
+    token = _CLI_FLAGS.set(flags)
+    try:
+        yield
+    finally:
+        _CLI_FLAGS.reset(token)
 
 
 class WeightsUnavailableError(RuntimeError):
@@ -6,7 +29,8 @@ class WeightsUnavailableError(RuntimeError):
 
 
 def unavailable(what: str, source: str, option: str,
-                err: BaseException) -> WeightsUnavailableError:
+                err: BaseException,
+                offline: Optional[str] = None) -> WeightsUnavailableError:
     """Make the one-paragraph error for something that could not be loaded.
 
     Args:
@@ -14,34 +38,45 @@ def unavailable(what: str, source: str, option: str,
         source (str): The hub name, path or URL that failed.
         option (str): The config key or argument that points at it.
         err (BaseException): The original error (summarised on one line).
+        offline (str, optional): Why the hub was not asked (it did not
+            answer, or ``HF_HUB_OFFLINE`` is set), when it was not.
 
     Returns:
         WeightsUnavailableError: The error to raise ``from err``.
     """
     first = str(err).strip().splitlines()[0] if str(err).strip() else ''
+    if re.match(r'^https?://', source):
+        get = (f'Download {source} on a machine with network access and '
+               'use the file')
+    else:
+        get = ('Download it on a machine with network access (`hf download '
+               f'{source} --local-dir DIR`) and use the folder, or set '
+               'HF_HUB_OFFLINE=1 to read only the hub cache (no network '
+               'attempts)')
+    where = f' {offline}, so only the local cache was read.' if offline \
+        else ' This machine may be offline or the name may be wrong.'
     return WeightsUnavailableError(
         f'Could not load the {what} from {source!r} '
-        f'({type(err).__name__}: {first[:300]}). This machine may be offline '
-        'or the name may be wrong. Download it on a machine with network '
-        'access (for a hub name: `huggingface-cli download NAME --local-dir '
-        f'DIR`) and use the local copy: {local_copy_hint(option)}.')
+        f'({type(err).__name__}: {first[:300]}).{where} {get}: '
+        f'{local_copy_hint(option)}.')
 
 
 def local_copy_hint(option: str) -> str:
-    """How to point ``option`` at a local copy, as commands accept it.
+    """How to point ``option`` at a local copy, in the caller's words.
 
     Args:
         option (str): ``'pretrained'`` (the LLaVA checkpoint),
             ``'load_from'``, ``'--resume'`` or a ``model.*`` config key.
 
     Returns:
-        str: The command-line and Python forms that work for it.
+        str: The flag of the command-line tool being run (see
+        :func:`cli_wording`), else the Python keyword.
     """
+    if option in _CLI_FLAGS.get():
+        return f'`{_CLI_FLAGS.get()[option]}`'
     if option == 'pretrained':
-        return ('`python tools/test.py CONFIG /path/to/file.pth` (the '
-                'checkpoint argument), `get_model(NAME, pretrained='
-                '\'/path/to/file.pth\')` or `init_model(CONFIG, '
-                '\'/path/to/file.pth\')` in Python')
+        return ('`get_model(NAME, pretrained=\'/path/to/file.pth\')` or '
+                '`init_model(CONFIG, \'/path/to/file.pth\')`')
     if option == 'load_from':
         return ('`python tools/train.py CONFIG --cfg-options '
                 'load_from=/path/to/file.pth`')
@@ -52,6 +87,4 @@ def local_copy_hint(option: str) -> str:
     value = "'/path/to/local'"
     for key in reversed(keys[1:]):
         value = f'dict({key}={value})'
-    return (f'`--cfg-options {option}=/path/to/local` for tools/test.py '
-            f'and tools/train.py, or `get_model(..., {keys[0]}={value})` '
-            'in Python')
+    return f'`get_model(..., {keys[0]}={value})`'
