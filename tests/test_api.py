@@ -132,7 +132,7 @@ def test_offline_tokenizer_error(tokenizer_dir):
         init_model(cfg, device='cpu')
     msg = str(e.value)
     assert 'liuhaotian/llava-v1.5-7b' in msg
-    assert 'model.tokenizer.name_or_path' in msg
+    assert "tokenizer=dict(name_or_path='/path/to/local')" in msg
 
 
 def test_get_model_errors():

@@ -154,7 +154,7 @@ def test_offline_hints_work(tiny_ckpt, tmp_path, tokenizer_dir):
         get_model(config, pretrained=path, device='cpu')
     hint = "get_model(..., tokenizer=dict(name_or_path='/path/to/local'))"
     assert hint in str(e.value)
-    assert '--cfg-options model.tokenizer.name_or_path=' in str(e.value)
+    assert '--cfg-options' not in str(e.value)  # Python words for Python
     model = get_model(config, pretrained=path, device='cpu',
                       tokenizer=dict(name_or_path=tokenizer_dir))
     assert model.tokenizer.name_or_path == tokenizer_dir
@@ -164,5 +164,5 @@ def test_offline_hints_work(tiny_ckpt, tmp_path, tokenizer_dir):
         get_model(config, pretrained=url, device='cpu',
                   tokenizer=dict(name_or_path=tokenizer_dir))
     assert "get_model(NAME, pretrained='/path/to/file.pth')" in str(e.value)
-    assert 'tools/test.py CONFIG /path/to/file.pth' in str(e.value)
+    assert 'tools/test.py' not in str(e.value)
     assert 'pretrained=...' not in str(e.value)

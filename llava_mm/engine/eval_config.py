@@ -124,7 +124,8 @@ def missing_data_message(cfg: Config, config: str) -> Optional[str]:
     if not missing:
         return None
     root = cfg.test_dataloader.dataset.get('data_root') or 'DIR'
-    if 'shapes' in osp.basename(osp.normpath(root)):
+    if any('shapes' in osp.basename(osp.normpath(path))
+           for path in [root, *missing]):
         make = (f'make it with `python projects/tiny_shapes/make_shapes.py '
                 f'--out {root} --split test --num-images 500 --seed 2024`')
     else:

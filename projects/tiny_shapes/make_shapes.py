@@ -33,8 +33,8 @@ def parse_args() -> argparse.Namespace:
                         help='first image id (default: 0)')
     parser.add_argument('--extra-per-family', type=int, default=0,
                         help='extra training questions per question family '
-                        'in the LLaVA conversations (see tiny_shapes.generator.'
-                        'extra_questions; default: 0)')
+                        'in the LLaVA conversations (see '
+                        'tiny_shapes.generator.extra_questions; default: 0)')
     parser.add_argument('--tokenizer-out', default=None,
                         help='also train the shapes tokenizer (seeded by '
                         '--seed) and save it in this folder')
