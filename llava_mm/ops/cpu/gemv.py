@@ -8,8 +8,12 @@ weights well below the memory's bandwidth (docs/benchmark.md).
 weight once with AVX512-BF16 dot products (float32 sums, rounded to bf16
 like torch's).
 
-It is compiled on first use with torch's C++ extension builder (g++,
-cached under ``TORCH_EXTENSIONS_DIR``) and only on CPUs with the
+``pip install`` builds it with the package (``setup.py``, a torch C++
+extension ``llava_mm.ops.cpu._bf16_gemv``); without that binary (no
+compiler at install time, an editable install in an isolated build, a
+torch other than the one it was built against) it is compiled on first use
+with torch's C++ extension builder (g++, cached under
+``TORCH_EXTENSIONS_DIR``). It is used only on CPUs with the
 ``avx512_bf16`` flag. :func:`use_bf16_gemv` makes a model's ``nn.Linear``
 layers use it for inputs of at most ``MAX_ROWS`` (2) rows: batch-1 decode
 steps. Prompt passes and batched decoding keep torch's kernels. Results
@@ -35,8 +39,22 @@ def cpu_has_avx512_bf16() -> bool:
     return cpu_features()['avx512_bf16']
 
 
+def prebuilt_kernel():
+    """The kernel built by ``pip install``, or None.
+
+    Returns:
+        module | None: ``llava_mm.ops.cpu._bf16_gemv``; None when it was not
+        built or does not load with this torch.
+    """
+    try:
+        from . import _bf16_gemv
+    except ImportError:  # not built, or built against another torch
+        return None
+    return _bf16_gemv
+
+
 def load_kernel():
-    """Build (once) and import the kernel extension.
+    """Import the kernel: the installed binary, else build it (once).
 
     Returns:
         module: With ``bf16_gemv(x, w) -> y``.
@@ -51,6 +69,8 @@ def load_kernel():
                 'The bf16 gemv kernel needs a CPU with AVX512-BF16 (the '
                 '"avx512_bf16" flag of /proc/cpuinfo); this one has none. '
                 'Leave it off (torch\'s kernels are used).')
+        _ext = prebuilt_kernel()
+    if _ext is None:
         from mmengine.logging import print_log
         from torch.utils.cpp_extension import load
         print_log('Loading the bf16 gemv kernel (built with g++ on first '

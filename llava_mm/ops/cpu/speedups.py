@@ -130,13 +130,13 @@ def _compiler() -> Optional[str]:
 
 def _gemv_ready(features: dict) -> bool:
     """Whether the kernel can be used here; logs why not."""
-    from .gemv import load_kernel
+    from .gemv import load_kernel, prebuilt_kernel
     if not features['avx512_bf16']:
         print_log('cpu_speedups: the bf16 gemv kernel needs AVX512-BF16; '
                   "this CPU has none, torch's kernels are used.",
                   logger='current', level=logging.INFO)
         return False
-    if _compiler() is None:
+    if prebuilt_kernel() is None and _compiler() is None:
         print_log('cpu_speedups: no C++ compiler (g++) found to build the '
                   "bf16 gemv kernel; torch's kernels are used.",
                   logger='current', level=logging.WARNING)
