@@ -309,9 +309,9 @@ def test_caption_single_process(tmp_path, tokenizer_dir, monkeypatch,
     assert header['header']['generation']['caption_prompt'] == prompt
     assert set(moved) == set(metrics)
 
-    # Without Java the run stops before the model is even loaded.
+    # Without Java the run stops before the model is loaded (only the
+    # local files were checked).
     monkeypatch.setenv('PATH', str(tmp_path))
     with pytest.raises(RuntimeError, match='need Java'):
-        run_test_main(config, str(tmp_path / 'not_loaded.pth'),
-                      str(tmp_path / 'no_java'))
+        run_test_main(config, ckpt, str(tmp_path / 'no_java'))
     assert not osp.exists(tmp_path / 'no_java')
