@@ -189,6 +189,27 @@ def positions(model, turns):
         model.model.vision_tower.num_patches
 
 
+def test_regenerate_answers_the_last_question_again(caption_model):
+    chat = LlavaChat(caption_model, temperature=0)
+    with pytest.raises(ValueError, match='Nothing to regenerate'):
+        chat.regenerate()
+    question = 'Provide a one-sentence caption for the provided image.'
+    stream = chat.stream(question, image=DEMO)
+    next(stream)
+    stream.close()  # stopped after its first word
+    assert chat.history == [(question, 'a')]
+    full = 'a small red circle and a large blue square.'
+    assert ''.join(chat.regenerate()) == full
+    assert chat.history == [(question, full)]  # replaced, not added
+    with pytest.raises(ValueError, match='max_new_tokens'):
+        chat.regenerate(max_new_tokens=0)
+    assert chat.history == [(question, full)]  # a refusal keeps it
+    # A lone surrogate (bytes that were not UTF-8) is refused as text.
+    with pytest.raises(ValueError, match='lone surrogate at character 5'):
+        chat.ask('What \udcff colour?')
+    assert chat.history == [(question, full)]
+
+
 def test_a_full_context_drops_the_oldest_turns(vqa_model):
     chat = LlavaChat(vqa_model, temperature=0)
     context = chat.context_length

@@ -59,9 +59,6 @@ def set_image(chat: LlavaChat, path: str) -> bool:
 
 def main() -> int:
     args = parse_args()
-    # Bytes that are not UTF-8 reach the chat as lone surrogates, which it
-    # refuses with a message (the session goes on).
-    sys.stdin.reconfigure(errors='surrogateescape')
     chat = LlavaChat(model_from_args(args.model, args),
                      temperature=args.temperature, top_p=args.top_p,
                      max_new_tokens=args.max_new_tokens)
@@ -69,6 +66,9 @@ def main() -> int:
         return 2
     print(f'Chatting about {args.image} with {args.model}. Commands: '
           f'{COMMANDS}.', flush=True)
+    # Bytes that are not UTF-8 reach the chat as lone surrogates, which it
+    # refuses with a message (the session goes on).
+    sys.stdin.reconfigure(errors='surrogateescape')
     while True:
         try:
             line = input('USER: ').strip()
