@@ -1,5 +1,6 @@
 """tools/gradio_demo.py launched on localhost with the shipped model and
 driven through gradio_client and raw HTTP (needs the ``demo`` extra)."""
+import importlib.util
 import json
 import os
 import os.path as osp
@@ -256,6 +257,12 @@ def test_only_listed_models_load(server):
             'Default', *GREEDY])
         assert kind == 'error' and 'Unknown model' in str(data)
     assert not (watch / 'ran').exists()
+    # A listed model that cannot load here says how to start the demo.
+    with pytest.raises(gradio_client.exceptions.AppError,
+                       match=r'Cannot load llava-13b-v1.5_vqa here: .*add '
+                       r'--checkpoint PATH. \(start the demo with `python '
+                       r'tools/gradio_demo.py --model llava-13b-v1.5_vqa'):
+        ask(c, 'What colour is the circle?', model='llava-13b-v1.5_vqa')
     got, _ = ask(c, 'What colour is the square?')
     assert got[-2:] == [('user', 'What colour is the square?'),
                         ('assistant', 'blue')]
@@ -333,6 +340,43 @@ def test_page_has_examples_stop_and_image_modes(server, tmp_path):
     assert answers['Crop'] == DEMO_CAPTION
     assert answers['Pad'] == answers['Default'] != answers['Crop']
     assert answers['Resize'] not in (answers['Pad'], answers['Crop'])
+
+
+@pytest.mark.skipif(shutil.which('chromium') is None,
+                    reason="a headless browser needs Debian's chromium")
+def test_in_a_browser_example_stop_and_regenerate(server):
+    spec = importlib.util.spec_from_file_location(
+        'gradio_screenshot',
+        osp.join(ROOT, 'tools', 'misc', 'gradio_screenshot.py'))
+    screenshot = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(screenshot)
+    gate = server['watch'] / 'gate'
+    browser = screenshot.DevTools()
+    try:
+        browser.open_page(server['url'])
+        browser.choose(VQA, CAPTION)
+        browser.click('tbody tr', CAPTION_Q)  # the third example
+        assert browser.js("document.querySelector('textarea').value") == \
+            CAPTION_Q
+        gate.touch()  # hold the answer after its first words
+        browser.click('button', 'Send')
+        browser.wait("document.querySelectorAll('.message.bot').length && "
+                     "document.querySelector('.message.bot').innerText"
+                     ".trim()", 60)
+        browser.click('button', 'Stop')
+        gate.unlink()
+        time.sleep(2)
+        stopped = browser.answers()
+        assert len(stopped) == 1 and stopped[0]
+        assert DEMO_CAPTION.startswith(stopped[0]) and stopped[0] != \
+            DEMO_CAPTION
+        browser.click('button', 'Regenerate')
+        browser.wait("document.querySelector('.message.bot').innerText"
+                     f".trim() === {json.dumps(DEMO_CAPTION)}", 60)
+        assert browser.answers() == [DEMO_CAPTION]
+    finally:
+        gate.unlink(missing_ok=True)
+        browser.close()
 
 
 def test_local_only_and_no_phoning_home(server):

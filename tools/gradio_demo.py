@@ -5,14 +5,13 @@
         [--checkpoint PATH] [--tokenizer DIR] [--vision-checkpoint PATH]
         [--dtype fp32|fp16|bf16] [--quantization int8|nf4]
 
-Open http://127.0.0.1:7860. It listens on 127.0.0.1 only, makes no share
-link and sends no analytics. One model is loaded at a time and shared by
-all browser sessions; answers are generated one at a time (gradio's queue),
-and every session keeps its own conversation. It defaults to the shipped
-shapes model, so it runs offline. The page offers the models of the model
-index only; --checkpoint, --tokenizer and --vision-checkpoint are local
-copies of --model's files (the other models load their index weights).
-The demo reads no file but the images uploaded to it (docs/safety.md).
+Open http://127.0.0.1:7860 (127.0.0.1 only, no share link, no analytics).
+One model is loaded at a time and shared by all sessions; answers are
+generated one at a time, and every session keeps its own conversation. The
+page offers the models of the index (default: the shipped shapes model, so
+it runs offline); --checkpoint, --tokenizer and --vision-checkpoint are
+local copies of --model's files. It reads no file but the images uploaded
+to it (docs/safety.md).
 """
 import argparse
 import atexit
@@ -64,10 +63,8 @@ class SharedModel:
     """The one model of the demo, loaded on first use, swapped on demand.
 
     Args:
-        args (argparse.Namespace): The loading options of
-            :func:`~llava_mm.utils.cli.add_model_args`; the local files
-            (``checkpoint``, ``tokenizer``, ``vision_checkpoint``) are for
-            ``args.model`` only.
+        args (argparse.Namespace): The options of ``add_model_args``; the
+            local files are for ``args.model`` only.
     """
 
     def __init__(self, args: argparse.Namespace) -> None:
@@ -75,22 +72,17 @@ class SharedModel:
         self.name, self.model = None, None
         self.lock = threading.Lock()  # one generation (or load) at a time
 
-    def options(self, name: str) -> argparse.Namespace:
-        """The loading options for ``name``."""
-        if name == self.args.model:
-            return self.args
-        return argparse.Namespace(**dict(
-            vars(self.args), checkpoint=None, tokenizer=None,
-            vision_checkpoint=None))
-
     def get(self, name: str):
         """The model called ``name``, loading it (and dropping the old one)
         if needed; a model that cannot load gets a message for the page.
         Call with ``lock`` held."""
         if name == self.name:
             return self.model
+        options = self.args if name == self.args.model else \
+            argparse.Namespace(**dict(vars(self.args), checkpoint=None,
+                                      tokenizer=None, vision_checkpoint=None))
         restart = f'python tools/gradio_demo.py --model {name}'
-        problem = model_args_problem(name, self.options(name))
+        problem = model_args_problem(name, options)
         if problem is not None:
             raise gr.Error(f'Cannot load {name} here: {problem} (start the '
                            f'demo with `{restart} ...`)')
@@ -98,8 +90,7 @@ class SharedModel:
         flags = {k: f'{restart} {v}' for k, v in CLI_FLAGS.items()}
         try:
             with cli_wording(flags):
-                self.model = get_model(name,
-                                       **model_kwargs(self.options(name)))
+                self.model = get_model(name, **model_kwargs(options))
         except Exception as e:  # shown in the page; the server stays up
             raise gr.Error(f'Cannot load {name}: {e}') from e
         self.name = name
@@ -323,10 +314,10 @@ def build_demo(shared: SharedModel, default_model: str = DEFAULT_MODEL,
                 question = gr.Textbox(placeholder='Ask about the image',
                                       show_label=False)
                 with gr.Row():
-                    send = gr.Button('Send', variant='primary')
-                    again = gr.Button('Regenerate')
-                    stop = gr.Button('Stop')
-                    reset = gr.Button('Clear')
+                    send = gr.Button('Send', variant='primary', min_width=80)
+                    again = gr.Button('Regenerate', min_width=80)
+                    stop = gr.Button('Stop', min_width=80)
+                    reset = gr.Button('Clear', min_width=80)
                 shapes = str(package_root() / 'demo' / 'shapes.png')
                 gr.Examples([[shapes, q] for q in EXAMPLE_QUESTIONS],
                             [image, question], label='Examples')
