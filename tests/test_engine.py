@@ -199,7 +199,7 @@ def test_qwen2_variant_config_builds(tokenizer_dir):
 
 
 HARNESS = [osp.join(ROOT, 'tools', 'analysis_tools', f)
-           for f in ('benchmark.py', 'e2e_benchmark.py',
+           for f in ('benchmark.py', 'e2e_benchmark.py', 'engine_compare.py',
                      'caption_batch_split.py', 'decode_step_parts.py')
            ] + glob.glob(
                osp.join(ROOT, 'tools', 'analysis_tools', 'llava_bench',

@@ -47,7 +47,7 @@ def machine_info() -> dict:
 
 
 def prepare(preset: str, work_dir: str, dtype: str, hf: bool = True,
-            config: Optional[str] = None):
+            config: Optional[str] = None, fill_device: str = 'cpu'):
     """Tokenizer, config file, random checkpoint (and llava-hf copy).
 
     Files are reused when present.
@@ -58,6 +58,8 @@ def prepare(preset: str, work_dir: str, dtype: str, hf: bool = True,
         dtype (str): Checkpoint dtype, ``'bf16'`` or ``'fp32'``.
         hf (bool): Also export the llava-hf directory.
         config (str, optional): Base config file.
+        fill_device (str): Where the random values are drawn (a GPU
+            draws a 7B checkpoint's in seconds).
 
     Returns:
         tuple: ``(cfg, cfg_path, checkpoint, hf_dir)``.
@@ -68,7 +70,8 @@ def prepare(preset: str, work_dir: str, dtype: str, hf: bool = True,
     cfg.dump(cfg_path)
     ckpt = osp.join(work_dir, f'llava-{preset}_random_{dtype}.pth')
     if not osp.isfile(ckpt):
-        write_random_checkpoint(cfg, ckpt, dtype=to_torch_dtype(dtype))
+        write_random_checkpoint(cfg, ckpt, dtype=to_torch_dtype(dtype),
+                                device=fill_device)
     hf_dir = osp.join(work_dir, f'llava-{preset}_random_{dtype}_hf')
     if hf and not osp.isfile(osp.join(hf_dir, 'config.json')):
         export_llava_hf(cfg, ckpt, hf_dir)
