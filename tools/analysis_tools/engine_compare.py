@@ -111,9 +111,16 @@ def lowbit(args, cfg, ckpt: str, images, prompts, res: dict) -> None:
         model = init_model(cfg, ckpt, device=args.device, dtype=args.dtype,
                            quantization=q)
         _sync(args.device)
+        lm = model.lang_encoder
         row = dict(load_s=time.perf_counter() - start,
                    engine=model.engine.describe(),
-                   after_load=_memory(args.device))
+                   after_load=_memory(args.device),
+                   # Whether the layers really are low-bit, and what the
+                   # language model holds.
+                   layer_types=sorted({type(m).__name__ for m in
+                                       lm.get_decoder().layers[0].modules()}),
+                   lm_gb=sum(t.nbytes for t in (*lm.parameters(),
+                                                *lm.buffers())) / 1e9)
         _reset_peak(args.device)
         lat = time_latency(_fns(dict(ours=model), None, model),
                            images[:1].to(args.device), prompts[0],
