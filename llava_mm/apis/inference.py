@@ -84,7 +84,8 @@ def init_model(config: Union[str, Config],
         load_llava_checkpoint(model, checkpoint,
                               model_cfg.vision_encoder.get('pretrained'),
                               dtype=dtype, quantization=quant,
-                              device=device or default_device())
+                              device=None if device_map is not None
+                              else device or default_device())
     else:
         model = MODELS.build(model_cfg)
         model.init_weights()
