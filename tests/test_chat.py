@@ -4,6 +4,7 @@ import json
 import os.path as osp
 import threading
 
+import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
@@ -17,6 +18,8 @@ from llava_mm.apis.chat import (DEFAULT_MAX_NEW_TOKENS, DEFAULT_TEMPERATURE,
                                 DEFAULT_TOP_P, StopWhenSet)
 from llava_mm.constants import V15_SYSTEM, VQA_SHORT_ANSWER_SUFFIX
 from llava_mm.conversation import LLAVA_V1, VICUNA_V1, Conversation
+from llava_mm.datasets.image_modes import square_image
+from llava_mm.datasets.transforms import CLIP_MEAN_RGB
 from llava_mm.datasets import LLaVAInstruct
 from llava_mm.registry import DATASETS
 
@@ -208,6 +211,27 @@ def test_regenerate_answers_the_last_question_again(caption_model):
     with pytest.raises(ValueError, match='lone surrogate at character 5'):
         chat.ask('What \udcff colour?')
     assert chat.history == [(question, full)]
+
+
+def test_image_modes_make_the_image_square_for_the_pipeline(vqa_model):
+    pipeline = vqa_model.cfg.test_pipeline  # pad, then resize to 64
+    panel = Image.open(DEMO).convert('RGB').resize((64, 64))
+    wide = Image.new('RGB', (192, 64), (50, 50, 50))
+    wide.paste(panel, (64, 0))
+    pre = LlavaChat(vqa_model)._preprocess
+    assert square_image(wide, 'Default', pipeline) is wide
+    pad = square_image(wide, 'Pad', pipeline)
+    assert pad.size == (192, 192)
+    assert pad.getpixel((0, 0)) == CLIP_MEAN_RGB
+    assert torch.equal(pre(pad), pre(wide))  # what LLaVA-1.5 does anyway
+    crop = square_image(wide, 'Crop', pipeline)
+    assert np.array_equal(np.asarray(crop), np.asarray(panel))
+    resize = square_image(wide, 'Resize', pipeline)
+    assert resize.size == (64, 64)
+    assert np.array_equal(np.asarray(resize), np.asarray(
+        wide.resize((64, 64), Image.BICUBIC)))
+    with pytest.raises(ValueError, match='use one of'):
+        square_image(wide, 'pad', pipeline)
 
 
 def test_a_full_context_drops_the_oldest_turns(vqa_model):

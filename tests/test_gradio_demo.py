@@ -385,3 +385,5 @@ def test_local_only_and_no_phoning_home(server):
     text = log.read_text()
     assert f'Running on local URL:  {url}'.rstrip('/') in text
     assert 'NON-LOCAL NETWORK' not in text, text
+    # Refusals of visitors' input go to the page, not as tracebacks here.
+    assert 'gradio.exceptions.Error' not in text, text

@@ -21,7 +21,7 @@ import shutil
 import signal
 import tempfile
 import threading
-from typing import Iterator, List, Optional, Tuple, Union
+from typing import Iterator, List, Optional, Tuple
 
 # Before gradio is imported: no telemetry, no version check.
 os.environ['GRADIO_ANALYTICS_ENABLED'] = 'False'
@@ -37,8 +37,8 @@ from llava_mm.apis.chat import (DEFAULT_MAX_NEW_TOKENS,  # noqa: E402
                                 DEFAULT_TEMPERATURE)
 from llava_mm.apis.model_index import package_root  # noqa: E402
 from llava_mm.conversation import Conversation  # noqa: E402
-from llava_mm.datasets.transforms import load_image_file  # noqa: E402
-from llava_mm.registry import TRANSFORMS  # noqa: E402
+from llava_mm.datasets.image_modes import IMAGE_MODES  # noqa: E402
+from llava_mm.datasets.image_modes import square_image  # noqa: E402
 from llava_mm.utils.cli import (CLI_FLAGS, add_model_args,  # noqa: E402
                                 model_args_problem, model_kwargs)
 from llava_mm.utils.errors import cli_wording  # noqa: E402
@@ -48,15 +48,20 @@ DEFAULT_MODEL = 'llava-tiny-shapes_vqa'
 DEMO_TOP_P = 0.7
 # Larger images are refused before they are decoded.
 DEFAULT_MAX_PIXELS = 40_000_000
-# As the official demo's "Preprocess for non-square image": Default is the
-# model's own test pipeline (pad for LLaVA-1.5, centre crop for v1).
-IMAGE_MODES = ('Default', 'Pad', 'Resize', 'Crop')
 EXAMPLE_QUESTIONS = ('What colour is the circle?',
                      'Is the circle on the left or the right?',
                      'Provide a one-sentence caption for the provided image.')
 NOT_UPLOADED = ('Refused: the image must be a file uploaded to this demo '
                 '(drop it on the page, or send it with '
                 'gradio_client.handle_file); {what} was not.')
+
+
+class Refusal(gr.Error):
+    """A message for the page about the visitor's input (the server's
+    console gets no traceback for it)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, print_exception=False)
 
 
 class SharedModel:
@@ -84,8 +89,8 @@ class SharedModel:
         restart = f'python tools/gradio_demo.py --model {name}'
         problem = model_args_problem(name, options)
         if problem is not None:
-            raise gr.Error(f'Cannot load {name} here: {problem} (start the '
-                           f'demo with `{restart} ...`)')
+            raise Refusal(f'Cannot load {name} here: {problem} (start the '
+                          f'demo with `{restart} ...`)')
         self.name, self.model = None, None  # free it before loading
         flags = {k: f'{restart} {v}' for k, v in CLI_FLAGS.items()}
         try:
@@ -123,26 +128,26 @@ def uploaded_image(upload, max_pixels: int) -> str:
         str: The resolved path.
     """
     if not upload:
-        raise gr.Error('Upload an image first: the model answers questions '
-                       'about an image.')
+        raise Refusal('Upload an image first: the model answers questions '
+                      'about an image.')
     path = upload.get('path') if is_file_obj_with_meta(upload) else None
     if not isinstance(path, str) or not is_in_or_equal(
             path, get_upload_folder()):
-        raise gr.Error(NOT_UPLOADED.format(what=repr(upload)[:200]))
+        raise Refusal(NOT_UPLOADED.format(what=repr(upload)[:200]))
     path, name = osp.realpath(path), upload.get('orig_name') or 'the file'
     try:
         with Image.open(path) as im:  # reads the header only
             w, h = im.size
     except Image.DecompressionBombError as e:
-        raise gr.Error(f'{name} is too large to open safely ({e}). Resize '
-                       'it and upload it again.') from e
+        raise Refusal(f'{name} is too large to open safely ({e}). Resize '
+                      'it and upload it again.') from e
     except (UnidentifiedImageError, OSError) as e:
-        raise gr.Error(f'{name} is not an image file that can be read '
-                       '(PNG, JPEG, WebP, ...). Upload an image.') from e
+        raise Refusal(f'{name} is not an image file that can be read '
+                      '(PNG, JPEG, WebP, ...). Upload an image.') from e
     if w * h > max_pixels:
-        raise gr.Error(f'{name} is {w}x{h} ({w * h / 1e6:.0f} MP); this '
-                       f'demo takes up to {max_pixels / 1e6:.0f} MP. Resize '
-                       'it and upload it again.')
+        raise Refusal(f'{name} is {w}x{h} ({w * h / 1e6:.0f} MP); this '
+                      f'demo takes up to {max_pixels / 1e6:.0f} MP. Resize '
+                      'it and upload it again.')
     return path
 
 
@@ -151,48 +156,14 @@ def check_settings(model_name, sliders: List[Tuple[gr.Slider, object]],
     """Refuse a model that is not listed, or a setting out of its slider's
     range, before anything changes."""
     if model_name not in models:
-        raise gr.Error(f'Unknown model {repr(model_name)[:100]}: pick one '
-                       f'of {models}.')
+        raise Refusal(f'Unknown model {repr(model_name)[:100]}: pick one '
+                      f'of {models}.')
     for slider, value in sliders:
         if isinstance(value, bool) or not isinstance(value, (int, float)) \
                 or not slider.minimum <= value <= slider.maximum:
-            raise gr.Error(f'{slider.label} must be a number from '
-                           f'{slider.minimum} to {slider.maximum}, got '
-                           f'{repr(value)[:100]}.')
-
-
-def process_image(path: str, mode: str,
-                  pipeline: List[dict]) -> Union[str, Image.Image]:
-    """The image made square as ``mode`` asks, with the model's own
-    transforms; the model's test pipeline then only resizes it.
-
-    Args:
-        path (str): The image file.
-        mode (str): ``'Default'`` (the pipeline alone), ``'Pad'`` (to a
-            square of the mean colour), ``'Resize'`` (squashed) or
-            ``'Crop'`` (the centre square).
-        pipeline (list[dict]): The model's ``test_pipeline``.
-
-    Returns:
-        str | PIL.Image.Image: ``path`` for Default, else the square image.
-    """
-    if mode == 'Default':
-        return path
-    steps = {t['type'].split('.')[-1]: t for t in pipeline}
-    if 'CLIPResizeCrop' not in steps:
-        raise gr.Error(f'Image process mode {mode} needs a CLIPResizeCrop '
-                       "step in the model's test_pipeline; use Default.")
-    results = dict(img=load_image_file(path))
-    if mode == 'Pad':
-        pad = steps.get('PadToSquare', dict(type='PadToSquare'))
-        TRANSFORMS.build(pad).transform(results)
-    elif mode == 'Crop':
-        TRANSFORMS.build(steps['CLIPResizeCrop']).transform(results)
-    else:  # as the official demo: image.resize((336, 336))
-        step = steps['CLIPResizeCrop']
-        size = step.get('crop_size') or step['scale']
-        results['img'] = results['img'].resize((size, size), Image.BICUBIC)
-    return results['img']
+            raise Refusal(f'{slider.label} must be a number from '
+                          f'{slider.minimum} to {slider.maximum}, got '
+                          f'{repr(value)[:100]}.')
 
 
 def stream_answer(session: Session, stream: Iterator[str],
@@ -243,22 +214,22 @@ def build_demo(shared: SharedModel, default_model: str = DEFAULT_MODEL,
                 max_new_tokens, session):
         session = session or Session()
         if not isinstance(question, str) or not question.strip():
-            raise gr.Error('Type a question.')
+            raise Refusal('Type a question.')
         path = uploaded_image(image, max_pixels)
         if mode not in IMAGE_MODES:
-            raise gr.Error(f'Image process mode {repr(mode)[:100]}: pick '
-                           f'one of {list(IMAGE_MODES)}.')
+            raise Refusal(f'Image process mode {repr(mode)[:100]}: pick '
+                          f'one of {list(IMAGE_MODES)}.')
         with shared.lock:
             chat = chat_for(model_name, session, temperature, top_p,
                             max_new_tokens)
             try:
                 if session.image_key != (path, mode):
-                    chat.reset(image=process_image(
+                    chat.reset(image=square_image(
                         path, mode, chat.model.cfg.test_pipeline))
                     session.messages, session.image_key = [], (path, mode)
                 stream = chat.stream(question)
             except (OSError, ValueError) as e:  # image or question refused
-                raise gr.Error(str(e)) from e
+                raise Refusal(str(e)) from e
             if chat.dropped_turns:
                 gr.Info('The conversation outgrew the model\'s context: '
                         'it no longer sees the oldest turn(s).')
@@ -269,14 +240,14 @@ def build_demo(shared: SharedModel, default_model: str = DEFAULT_MODEL,
 
     def regenerate(model_name, temperature, top_p, max_new_tokens, session):
         if session is None or not session.conversation.history:
-            raise gr.Error('Nothing to regenerate yet: ask a question first.')
+            raise Refusal('Nothing to regenerate yet: ask a question first.')
         with shared.lock:
             chat = chat_for(model_name, session, temperature, top_p,
                             max_new_tokens)
             try:
                 stream = chat.regenerate()
             except ValueError as e:
-                raise gr.Error(str(e)) from e
+                raise Refusal(str(e)) from e
             session.messages[-1]['content'] = ''
             yield from stream_answer(session, stream, chat.conversation)
 
