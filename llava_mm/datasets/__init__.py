@@ -1,13 +1,16 @@
 from .coco_caption import COCOCaption
 from .coco_vqa import COCOVQA
+from .llava_eval_questions import LLaVAEvalQuestions
 from .llava_instruct import LLaVAInstruct
+from .pope import POPE
 from .samplers import LengthGroupedSampler, PhaseSampler
 from .transforms import (CLIPResizeCrop, LoadImage, PackInputs, PadToSquare,
                          load_image_file, to_rgb_pil)
 from .text_transforms import AppendToQuestion  # noqa: F401
 
 __all__ = [
-    'CLIPResizeCrop', 'COCOCaption', 'COCOVQA', 'LLaVAInstruct',
+    'CLIPResizeCrop', 'COCOCaption', 'COCOVQA', 'LLaVAEvalQuestions',
+    'LLaVAInstruct', 'POPE',
     'LengthGroupedSampler', 'LoadImage',
     'PackInputs', 'PhaseSampler',
     'PadToSquare', 'load_image_file', 'to_rgb_pil'

@@ -1,8 +1,9 @@
 from .caption_metric import COCOCaption
+from .pope_metric import POPEMetric, pope_yes_no
 from .vqa_answers import evalai_answer, normalize_answer, vqa_accuracy
 from .vqa_metric import ReportVQA, VQAAcc, sample_accuracy
 
 __all__ = [
-    'COCOCaption', 'ReportVQA', 'VQAAcc', 'evalai_answer', 'normalize_answer',
-    'sample_accuracy', 'vqa_accuracy'
+    'COCOCaption', 'POPEMetric', 'ReportVQA', 'VQAAcc', 'evalai_answer',
+    'normalize_answer', 'pope_yes_no', 'sample_accuracy', 'vqa_accuracy'
 ]

@@ -1,0 +1,95 @@
+"""Tiny benchmark sets in the official formats (LLaVA's eval.zip layout),
+and configs that run a benchmark config with the shipped tiny model."""
+import json
+import os
+import os.path as osp
+from typing import List
+
+import numpy as np
+from mmengine.config import Config
+from PIL import Image
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+TINY_MODEL = osp.join(REPO, 'configs', '_base_', 'models',
+                      'llava-tiny-shapes.py')
+TINY_CHECKPOINT = osp.join(REPO, 'checkpoints', 'llava-tiny-shapes',
+                           'llava-tiny-shapes-a01aa8b8.pth')
+SHORT = '\nAnswer the question using a single word or phrase.'
+LETTER = "\nAnswer with the option's letter from the given choices directly."
+
+
+def image(path: str, seed: int = 0) -> str:
+    """A small random RGB image file (format from the extension)."""
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    rng = np.random.default_rng(seed)
+    arr = rng.integers(0, 256, (int(rng.integers(20, 40)),
+                                int(rng.integers(20, 40)), 3),
+                       dtype=np.uint8)
+    Image.fromarray(arr).save(path)
+    return path
+
+
+def dump_json(obj, path: str) -> str:
+    """Write JSON, making the folder."""
+    os.makedirs(osp.dirname(path) or '.', exist_ok=True)
+    with open(path, 'w', encoding='utf-8') as f:
+        json.dump(obj, f)
+    return path
+
+
+def dump_jsonl(items: List[dict], path: str) -> str:
+    """Write one JSON object per line, making the folder."""
+    os.makedirs(osp.dirname(path) or '.', exist_ok=True)
+    with open(path, 'w', encoding='utf-8') as f:
+        f.write(''.join(json.dumps(x) + '\n' for x in items))
+    return path
+
+
+def tiny_config(bench_config: str, path: str, max_new_tokens: int = 6,
+                batch_size: int = 2) -> str:
+    """The benchmark config with the shipped tiny model in place of the 7B.
+
+    Dataset, evaluator, task and prompt template stay those of
+    ``bench_config``; the model, its image size and the generation length
+    become the tiny model's.
+    """
+    cfg = Config.fromfile(bench_config)
+    tiny = Config.fromfile(TINY_MODEL)
+    model = tiny.model
+    model.update(task=cfg.model.task, prompt_tmpl=cfg.model.prompt_tmpl,
+                 generation_cfg=dict(max_new_tokens=max_new_tokens))
+    cfg.model = model
+    cfg.test_dataloader.update(batch_size=batch_size, num_workers=0)
+    cfg.test_dataloader.dataset.pipeline = tiny.test_pipeline
+    cfg.default_hooks.logger.interval = 1
+    cfg.dump(path)
+    return path
+
+
+# ------------------------------------------------------------------ POPE
+POPE_SPLITS = {  # split: [(image id, object, label)]
+    'adversarial': [(1, 'dog', 'yes'), (2, 'chair', 'no')],
+    'popular': [(1, 'cat', 'no'), (3, 'car', 'yes')],
+    'random': [(3, 'bus', 'no'), (2, 'person', 'yes')],
+}
+
+
+def make_pope(root: str) -> dict:
+    """``llava_pope_test.jsonl``, ``coco/coco_pope_<split>.json`` and
+    ``val2014`` images, POPE ids numbered across the splits as in
+    LLaVA's file."""
+    questions, qid = [], 0
+    for split, items in POPE_SPLITS.items():
+        labels = []
+        for image_id, obj, label in items:
+            qid += 1
+            name = f'COCO_val2014_{image_id:012d}.jpg'
+            text = f'Is there a {obj} in the image?'
+            questions.append(dict(question_id=qid, image=name,
+                                  text=text + SHORT, category=split))
+            labels.append(dict(question_id=len(labels) + 1, image=name,
+                               text=text, label=label))
+            image(osp.join(root, 'val2014', name), image_id)
+        dump_jsonl(labels, osp.join(root, 'coco', f'coco_pope_{split}.json'))
+    dump_jsonl(questions, osp.join(root, 'llava_pope_test.jsonl'))
+    return dict(num_samples=qid)

@@ -1,0 +1,68 @@
+"""Each benchmark config end to end through tools/test.py, with the shipped
+tiny model on a tiny set in the official format: predictions, --out,
+--show-dir, and the metrics equal to the official scoring of the same
+predictions (tests/bench_reference.py)."""
+import json
+import os
+import os.path as osp
+
+import pytest
+from mmengine.config import Config
+
+import bench_fixtures as fx
+import bench_reference as ref
+from eval_helpers import run_test_main
+
+CONFIGS = osp.join(fx.REPO, 'configs', 'llava')
+
+
+def _official_answers(records):
+    """--out records as the answer lines LLaVA's model_vqa_loader writes."""
+    return [dict(question_id=r['question_id'], prompt=r['question'],
+                 text=r['pred_answer']) for r in records]
+
+
+def check_pope(root, records, metrics):
+    official = ref.pope_eval(osp.join(root, 'coco'),
+                             osp.join(root, 'llava_pope_test.jsonl'),
+                             _official_answers(records))
+    assert set(official) == {'adversarial', 'popular', 'random'}
+    for split, scores in official.items():
+        for key, value in scores.items():
+            assert metrics[f'POPE/{split}/{key}'] == pytest.approx(
+                100 * value)
+
+
+BENCHES = {
+    'pope': (fx.make_pope, check_pope),
+}
+
+
+@pytest.mark.parametrize('bench', sorted(BENCHES))
+def test_bench_config_end_to_end(bench, tmp_path):
+    make, check = BENCHES[bench]
+    root = str(tmp_path / 'data')
+    info = make(root)
+    config = fx.tiny_config(osp.join(CONFIGS, f'llava-7b-v1.5_{bench}.py'),
+                            str(tmp_path / f'tiny_{bench}.py'))
+    out, show = str(tmp_path / 'samples.json'), str(tmp_path / 'show')
+    metrics = run_test_main(config, fx.TINY_CHECKPOINT,
+                            str(tmp_path / 'work'), '--data-root', root,
+                            '--out', out, '--show-dir', show)
+    with open(out) as f:
+        records = json.load(f)
+    assert [r['index'] for r in records] == list(range(info['num_samples']))
+    assert all(isinstance(r['pred_answer'], str) for r in records)
+    assert len(os.listdir(show)) == info['num_samples']
+    check(root, records, metrics)
+
+
+@pytest.mark.parametrize('bench', sorted(BENCHES))
+def test_13b_config_matches_7b(bench):
+    small = Config.fromfile(osp.join(CONFIGS, f'llava-7b-v1.5_{bench}.py'))
+    large = Config.fromfile(osp.join(CONFIGS, f'llava-13b-v1.5_{bench}.py'))
+    assert large.test_dataloader == small.test_dataloader
+    assert large.test_evaluator == small.test_evaluator
+    assert large.model.prompt_tmpl == small.model.prompt_tmpl
+    assert large.model.generation_cfg == small.model.generation_cfg
+    assert large.model.lang_encoder.config.hidden_size == 5120
