@@ -93,3 +93,43 @@ def make_pope(root: str) -> dict:
         dump_jsonl(labels, osp.join(root, 'coco', f'coco_pope_{split}.json'))
     dump_jsonl(questions, osp.join(root, 'llava_pope_test.jsonl'))
     return dict(num_samples=qid)
+
+
+# ------------------------------------------------------------------- MME
+MME_IMAGES = [  # (subtask, image file, has an images/ folder, [(q, answer)])
+    ('artwork', '10002.jpg', True,
+     [('Is this artwork created by Monet?', 'Yes'),
+      ('Is this artwork created by Turner?', 'No')]),
+    ('artwork', '10049.jpg', True,
+     [('Is this artwork titled Sunset?', 'No'),
+      # MME has a few questions with two spaces before the instruction.
+      ('Is this artwork titled Dawn? ', 'Yes')]),
+    ('code_reasoning', '0020.png', False,
+     [('Is a python code shown in the picture?', 'Yes'),
+      ('Is a C++ code shown in the picture?', 'No')]),
+    ('count', '000000006040.jpg', False,
+     [('Is there a train in the picture?', 'Yes'),
+      ('Are there two trains in the picture?', 'No')]),
+]
+
+
+def make_mme(root: str) -> dict:
+    """``llava_mme.jsonl`` and ``MME_Benchmark_release_version`` (images
+    and ``question<TAB>answer`` files, both folder layouts)."""
+    release = osp.join(root, 'MME_Benchmark_release_version')
+    questions = []
+    for seed, (task, name, nested, qas) in enumerate(MME_IMAGES):
+        stem = osp.splitext(name)[0]
+        img = f'{task}/images/{name}' if nested else f'{task}/{name}'
+        qa_dir = osp.join(release, task, 'questions_answers_YN'
+                          if nested else '')
+        image(osp.join(release, img), seed)
+        os.makedirs(qa_dir, exist_ok=True)
+        with open(osp.join(qa_dir, f'{stem}.txt'), 'w') as f:
+            f.write(''.join(f'{q} Please answer yes or no.\t{a}\n'
+                            for q, a in qas))
+        for q, _ in qas:
+            questions.append(dict(question_id=f'{task}/{name}', image=img,
+                                  text=q.strip() + SHORT, category=task))
+    dump_jsonl(questions, osp.join(root, 'llava_mme.jsonl'))
+    return dict(num_samples=len(questions))

@@ -67,3 +67,105 @@ def pope_eval(annotation_dir, question_file, answers):
         out[category] = pope_eval_split(
             cur, os.path.join(annotation_dir, file))
     return out
+
+
+# ------------ MME: LLaVA's convert_answer_to_mme.py, MME's calculation.py
+MME_TYPES = {
+    'Perception': ['existence', 'count', 'position', 'color', 'posters',
+                   'celebrity', 'scene', 'landmark', 'artwork', 'OCR'],
+    'Cognition': ['commonsense_reasoning', 'numerical_calculation',
+                  'text_translation', 'code_reasoning'],
+}
+
+
+def mme_get_gt(data_path):
+    GT = {}
+    for category in os.listdir(data_path):
+        category_dir = os.path.join(data_path, category)
+        if not os.path.isdir(category_dir):
+            continue
+        if os.path.exists(os.path.join(category_dir, 'images')):
+            qa_path = os.path.join(category_dir, 'questions_answers_YN')
+        else:
+            qa_path = category_dir
+        for file in os.listdir(qa_path):
+            if not file.endswith('.txt'):
+                continue
+            for line in open(os.path.join(qa_path, file)):
+                question, answer = line.strip().split('\t')
+                GT[(category, file, question)] = answer
+    return GT
+
+
+def mme_convert(answers, release_dir, result_dir):
+    """convert_answer_to_mme.py: one <subtask>.txt per subtask."""
+    GT = mme_get_gt(release_dir)
+    os.makedirs(result_dir, exist_ok=True)
+    results = {}
+    for answer in answers:
+        category = answer['question_id'].split('/')[0]
+        file = answer['question_id'].split('/')[-1].split('.')[0] + '.txt'
+        results.setdefault(category, []).append(
+            (file, answer['prompt'], answer['text']))
+    suffix = 'Answer the question using a single word or phrase.'
+    for category, cate_tups in results.items():
+        with open(os.path.join(result_dir, f'{category}.txt'), 'w') as fp:
+            for file, prompt, answer in cate_tups:
+                if suffix in prompt:
+                    prompt = prompt.replace(suffix, '').strip()
+                if 'Please answer yes or no.' not in prompt:
+                    prompt = prompt + ' Please answer yes or no.'
+                    if (category, file, prompt) not in GT:
+                        prompt = prompt.replace(' Please answer yes or no.',
+                                                '  Please answer yes or no.')
+                gt_ans = GT[category, file, prompt]
+                fp.write('\t'.join((file, prompt, gt_ans, answer)) + '\n')
+
+
+def mme_parse(pred_ans):
+    if pred_ans in ['yes', 'no']:
+        return pred_ans
+    prefix_pred_ans = pred_ans[:4]
+    if 'yes' in prefix_pred_ans:
+        return 'yes'
+    if 'no' in prefix_pred_ans:
+        return 'no'
+    return 'other'
+
+
+def mme_calculate(results_dir):
+    """calculation.py's process_result for the subtasks present (the
+    script needs all 14 files); returns subtask scores and the sums."""
+    out = {}
+    for eval_type, task_name_list in MME_TYPES.items():
+        scores = 0
+        for task_name in task_name_list:
+            task_txt = os.path.join(results_dir, task_name + '.txt')
+            if not os.path.exists(task_txt):
+                continue
+            lines = open(task_txt).readlines()
+            chunk_lines = [lines[i:i + 2] for i in range(0, len(lines), 2)]
+            img_num = len(chunk_lines)
+            acc_plus_correct_num = 0
+            gts, preds = [], []
+            for img_items in chunk_lines:
+                assert len(img_items) == 2
+                img_correct_num = 0
+                for img_item in img_items:
+                    img_name, question, gt_ans, pred_ans = img_item.split(
+                        '\t')
+                    gt_ans = gt_ans.lower()
+                    pred_ans = mme_parse(pred_ans.lower())
+                    gts.append(gt_ans)
+                    preds.append(pred_ans)
+                    if gt_ans == pred_ans:
+                        img_correct_num += 1
+                if img_correct_num == 2:
+                    acc_plus_correct_num += 1
+            # sklearn's accuracy_score of the label-mapped lists.
+            acc = sum(g == p for g, p in zip(gts, preds)) / len(gts)
+            acc_plus = acc_plus_correct_num / img_num
+            out[task_name] = acc * 100 + acc_plus * 100
+            scores += out[task_name]
+        out[eval_type] = scores
+    return out

@@ -33,7 +33,20 @@ def check_pope(root, records, metrics):
                 100 * value)
 
 
+def check_mme(root, records, metrics):
+    result_dir = osp.join(root, 'official_results')
+    ref.mme_convert(_official_answers(records),
+                    osp.join(root, 'MME_Benchmark_release_version'),
+                    result_dir)
+    official = ref.mme_calculate(result_dir)
+    assert metrics['MME/perception'] == pytest.approx(official['Perception'])
+    assert metrics['MME/cognition'] == pytest.approx(official['Cognition'])
+    for task in ('artwork', 'count', 'code_reasoning'):
+        assert metrics[f'MME/{task}'] == pytest.approx(official[task])
+
+
 BENCHES = {
+    'mme': (fx.make_mme, check_mme),
     'pope': (fx.make_pope, check_pope),
 }
 

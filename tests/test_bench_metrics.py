@@ -1,12 +1,15 @@
 """Parity of the benchmark metrics with ports of the official scoring code
 (tests/bench_reference.py), question by question, on awkward answers."""
 import itertools
+import os.path as osp
 
 import pytest
 
 import bench_reference as ref
+import bench_fixtures as fx
 from bench_fixtures import dump_jsonl
-from llava_mm.evaluation import POPEMetric, pope_yes_no
+from llava_mm.datasets import MME
+from llava_mm.evaluation import MMEMetric, POPEMetric, mme_yes_no, pope_yes_no
 
 AWKWARD_YES_NO = [
     'Yes', 'No', 'No.', 'no, there is not', 'Yes, there is no dog',
@@ -56,3 +59,48 @@ def test_pope_parity(tmp_path):
     assert pope_yes_no('NO') == 'yes'  # the official reading, kept
     assert pope_yes_no('There is a dog.No') == 'yes'
 
+
+
+AWKWARD_MME = ['Yes', 'No', 'yes', 'NO', 'Not sure', 'I think yes',
+               'Yes, it is', 'nope', 'Unknown', 'snow', 'Y', '', 'No.',
+               'The answer is no', 'yesno', ' no']
+
+
+def _dataset_results(dataset, answers):
+    """Metric inputs: each sample's fields with a model answer."""
+    return [dict(dataset.get_data_info(i), pred_answer=a)
+            for i, a in zip(range(len(dataset)), answers)]
+
+
+def test_mme_parity(tmp_path):
+    root = str(tmp_path)
+    fx.make_mme(root)
+    dataset = MME(data_root=root, question_file='llava_mme.jsonl',
+                  data_prefix='MME_Benchmark_release_version')
+    infos = [dataset.get_data_info(i) for i in range(len(dataset))]
+    assert [i['gt_answer'] for i in infos] == [
+        a for *_, qas in fx.MME_IMAGES for _, a in qas]
+    release = osp.join(root, 'MME_Benchmark_release_version')
+    for shift in range(len(AWKWARD_MME)):
+        answers = [AWKWARD_MME[(k + shift) % len(AWKWARD_MME)]
+                   for k in range(len(infos))]
+        official_answers = [dict(question_id=i['question_id'],
+                                 prompt=i['question'], text=a)
+                            for i, a in zip(infos, answers)]
+        result_dir = str(tmp_path / f'results{shift}')
+        ref.mme_convert(official_answers, release, result_dir)
+        official = ref.mme_calculate(result_dir)
+        metric = MMEMetric()
+        ours = _score(metric, [
+            {k: r[k] for k in (*metric.keys, 'pred_answer')}
+            for r in _dataset_results(dataset, answers)])
+        assert ours['perception'] == pytest.approx(official['Perception'])
+        assert ours['cognition'] == pytest.approx(official['Cognition'])
+        for task in ('artwork', 'count', 'code_reasoning'):
+            assert ours[task] == pytest.approx(official[task])
+    for text in AWKWARD_MME:
+        # The tool reads the answer back from its results file with the
+        # line's newline.
+        assert mme_yes_no(text) == ref.mme_parse((text + '\n').lower())
+    assert mme_yes_no('Not sure') == 'no'
+    assert mme_yes_no('I think yes') == 'other'

@@ -2,6 +2,7 @@ from .coco_caption import COCOCaption
 from .coco_vqa import COCOVQA
 from .llava_eval_questions import LLaVAEvalQuestions
 from .llava_instruct import LLaVAInstruct
+from .mme import MME
 from .pope import POPE
 from .samplers import LengthGroupedSampler, PhaseSampler
 from .transforms import (CLIPResizeCrop, LoadImage, PackInputs, PadToSquare,
@@ -10,7 +11,7 @@ from .text_transforms import AppendToQuestion  # noqa: F401
 
 __all__ = [
     'CLIPResizeCrop', 'COCOCaption', 'COCOVQA', 'LLaVAEvalQuestions',
-    'LLaVAInstruct', 'POPE',
+    'LLaVAInstruct', 'MME', 'POPE',
     'LengthGroupedSampler', 'LoadImage',
     'PackInputs', 'PhaseSampler',
     'PadToSquare', 'load_image_file', 'to_rgb_pil'

@@ -1,9 +1,11 @@
 from .caption_metric import COCOCaption
+from .mme_metric import MMEMetric, mme_yes_no
 from .pope_metric import POPEMetric, pope_yes_no
 from .vqa_answers import evalai_answer, normalize_answer, vqa_accuracy
 from .vqa_metric import ReportVQA, VQAAcc, sample_accuracy
 
 __all__ = [
-    'COCOCaption', 'POPEMetric', 'ReportVQA', 'VQAAcc', 'evalai_answer',
-    'normalize_answer', 'pope_yes_no', 'sample_accuracy', 'vqa_accuracy'
+    'COCOCaption', 'MMEMetric', 'POPEMetric', 'ReportVQA', 'VQAAcc',
+    'evalai_answer', 'mme_yes_no', 'normalize_answer', 'pope_yes_no',
+    'sample_accuracy', 'vqa_accuracy'
 ]
