@@ -133,3 +133,43 @@ def make_mme(root: str) -> dict:
                                   text=q.strip() + SHORT, category=task))
     dump_jsonl(questions, osp.join(root, 'llava_mme.jsonl'))
     return dict(num_samples=len(questions))
+
+
+# ------------------------------------------------------------- ScienceQA
+SQA_PROBLEMS = {  # pid: (question, hint, choices, answer, has image)
+    '4': ('Which animal is a mammal?', 'Look at the picture.',
+          ['frog', 'whale'], 1, True),
+    '9': ('Which is a solid?', '', ['milk', 'rock', 'air'], 1, True),
+    '12': ('What is 2 + 2?', '', ['3', '4'], 1, False),
+    '20': ('Which colour is shown?', 'A paint sample.',
+           ['red', 'blue', 'green', 'white'], 3, True),
+}
+
+
+def make_scienceqa(root: str) -> dict:
+    """ScienceQA's ``problems.json``/``pid_splits.json``, LLaVA's
+    ``llava_test_CQM-A.json`` and ``images/test/<pid>/image.png``."""
+    problems, entries = {}, []
+    for pid, (question, hint, choices, answer, has_image) in \
+            SQA_PROBLEMS.items():
+        problems[pid] = dict(question=question, hint=hint, choices=choices,
+                             answer=answer, image='image.png'
+                             if has_image else None, split='test')
+        options = '\n'.join(f'{"ABCDE"[i]}. {c}'
+                            for i, c in enumerate(choices))
+        context = f'Context: {hint}\n' if hint else ''
+        value = f'{context}{question}\n{options}'
+        entry = dict(id=pid, conversations=[
+            dict(value=value + ('\n<image>' if has_image else ''),
+                 **{'from': 'human'}),
+            dict(value=f'{"ABCDE"[answer]}', **{'from': 'gpt'})])
+        if has_image:
+            entry['image'] = f'{pid}/image.png'
+            image(osp.join(root, 'images', 'test', pid, 'image.png'),
+                  int(pid))
+        entries.append(entry)
+    dump_json(problems, osp.join(root, 'problems.json'))
+    dump_json(dict(test=list(problems), val=[]),
+              osp.join(root, 'pid_splits.json'))
+    dump_json(entries, osp.join(root, 'llava_test_CQM-A.json'))
+    return dict(num_samples=sum(p[-1] for p in SQA_PROBLEMS.values()))

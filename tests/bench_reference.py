@@ -9,7 +9,7 @@ benchmarks' own files.
 """
 import json
 import os
-import re  # noqa: F401 (used by later ports)
+import re
 
 
 def _jsonl(path):
@@ -169,3 +169,51 @@ def mme_calculate(results_dir):
             scores += out[task_name]
         out[eval_type] = scores
     return out
+
+
+# -------------------------------------- llava/eval/eval_science_qa.py
+SQA_OPTIONS = ['A', 'B', 'C', 'D', 'E']
+
+
+def sqa_get_pred_idx(prediction, choices, options):
+    if prediction in options[:len(choices)]:
+        return options.index(prediction)
+    return -1
+
+
+def sqa_parse(pred_text, options=SQA_OPTIONS):
+    if pred_text in options:
+        return pred_text
+    if len(pred_text) >= 3 and pred_text[0] in options and \
+            pred_text[1:3] == '. ':
+        return pred_text[0]
+    res = re.compile(r'The answer is ([A-Z]).').findall(pred_text)
+    return res[0] if len(res) == 1 else 'FAILED'
+
+
+def sqa_eval(base_dir, predictions, split='test'):
+    """The script's main: returns per-problem correctness and the two
+    accuracies (percent)."""
+    split_indices = json.load(open(os.path.join(
+        base_dir, 'pid_splits.json')))[split]
+    problems = json.load(open(os.path.join(base_dir, 'problems.json')))
+    predictions = {pred['question_id']: pred for pred in predictions}
+    split_problems = {idx: problems[idx] for idx in split_indices}
+    correct, incorrect = [], []
+    for prob_id, prob in split_problems.items():
+        if prob_id not in predictions:
+            pred = {'text': 'FAILED', 'prompt': 'Unknown'}
+        else:
+            pred = predictions[prob_id]
+        answer = sqa_parse(pred['text'])
+        pred_idx = sqa_get_pred_idx(answer, prob['choices'], SQA_OPTIONS)
+        analysis = dict(question_id=prob_id,
+                        is_multimodal='<image>' in pred['prompt'])
+        (correct if pred_idx == prob['answer'] else incorrect).append(
+            analysis)
+    mm_correct = len([x for x in correct if x['is_multimodal']])
+    mm_total = mm_correct + len([x for x in incorrect
+                                 if x['is_multimodal']])
+    return dict(acc=len(correct) / (len(correct) + len(incorrect)) * 100,
+                img_acc=mm_correct / mm_total * 100,
+                correct={x['question_id'] for x in correct})

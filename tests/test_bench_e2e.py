@@ -45,9 +45,19 @@ def check_mme(root, records, metrics):
         assert metrics[f'MME/{task}'] == pytest.approx(official[task])
 
 
+def check_scienceqa(root, records, metrics):
+    official = ref.sqa_eval(root, [
+        dict(question_id=r['question_id'], text=r['pred_answer'],
+             prompt='<image>\n' + r['question']) for r in records])
+    assert metrics['ScienceQA/img_acc'] == pytest.approx(official['img_acc'])
+    assert [r['correct'] for r in records] == [
+        r['question_id'] in official['correct'] for r in records]
+
+
 BENCHES = {
     'mme': (fx.make_mme, check_mme),
     'pope': (fx.make_pope, check_pope),
+    'scienceqa': (fx.make_scienceqa, check_scienceqa),
 }
 
 

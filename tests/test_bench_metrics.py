@@ -8,8 +8,9 @@ import pytest
 import bench_reference as ref
 import bench_fixtures as fx
 from bench_fixtures import dump_jsonl
-from llava_mm.datasets import MME
-from llava_mm.evaluation import MMEMetric, POPEMetric, mme_yes_no, pope_yes_no
+from llava_mm.datasets import MME, ScienceQA
+from llava_mm.evaluation import (MMEMetric, POPEMetric, ScienceQAMetric,
+                                 mme_yes_no, pope_yes_no, sqa_letter)
 
 AWKWARD_YES_NO = [
     'Yes', 'No', 'No.', 'no, there is not', 'Yes, there is no dog',
@@ -104,3 +105,42 @@ def test_mme_parity(tmp_path):
         assert mme_yes_no(text) == ref.mme_parse((text + '\n').lower())
     assert mme_yes_no('Not sure') == 'no'
     assert mme_yes_no('I think yes') == 'other'
+
+
+AWKWARD_LETTERS = [
+    'A', 'B', 'A. whale', 'B.', '(B)', 'The answer is B.', 'The answer is B',
+    'The answer is A. The answer is B.', 'b', 'E', 'C', 'B. ', 'A.B',
+    'I think B', ' B', 'D. white', 'The answer is D!', '',
+]
+
+
+def test_scienceqa_parity(tmp_path):
+    root = str(tmp_path)
+    fx.make_scienceqa(root)
+    dataset = ScienceQA(data_root=root, question_file='llava_test_CQM-A.json',
+                        ann_file='problems.json', data_prefix='images/test')
+    infos = [dataset.get_data_info(i) for i in range(len(dataset))]
+    # The text-only problem is left out; the prompt is the official one.
+    assert [i['question_id'] for i in infos] == ['4', '9', '20']
+    assert infos[0]['question'] == (
+        'Context: Look at the picture.\nWhich animal is a mammal?\nA. frog'
+        '\nB. whale\nAnswer with the option\'s letter from the given '
+        'choices directly.')
+    metric = ScienceQAMetric()
+    for shift in range(len(AWKWARD_LETTERS)):
+        answers = [AWKWARD_LETTERS[(k + shift) % len(AWKWARD_LETTERS)]
+                   for k in range(len(infos))]
+        official = ref.sqa_eval(root, [
+            dict(question_id=i['question_id'], text=a,
+                 prompt='<image>\n' + i['question'])
+            for i, a in zip(infos, answers)])
+        ours = _score(metric, [
+            {k: r[k] for k in (*metric.keys, 'pred_answer')}
+            for r in _dataset_results(dataset, answers)])
+        assert ours['img_acc'] == pytest.approx(official['img_acc'])
+        for info, answer in zip(infos, answers):
+            log = metric.sample_log(dict(info, pred_answer=answer))
+            assert log['correct'] == (info['question_id'] in
+                                      official['correct'])
+    for text in AWKWARD_LETTERS:
+        assert sqa_letter(text) == ref.sqa_parse(text), text

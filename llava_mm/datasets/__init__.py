@@ -4,6 +4,7 @@ from .llava_eval_questions import LLaVAEvalQuestions
 from .llava_instruct import LLaVAInstruct
 from .mme import MME
 from .pope import POPE
+from .scienceqa import ScienceQA
 from .samplers import LengthGroupedSampler, PhaseSampler
 from .transforms import (CLIPResizeCrop, LoadImage, PackInputs, PadToSquare,
                          load_image_file, to_rgb_pil)
@@ -14,5 +15,5 @@ __all__ = [
     'LLaVAInstruct', 'MME', 'POPE',
     'LengthGroupedSampler', 'LoadImage',
     'PackInputs', 'PhaseSampler',
-    'PadToSquare', 'load_image_file', 'to_rgb_pil'
+    'PadToSquare', 'ScienceQA', 'load_image_file', 'to_rgb_pil'
 ]

@@ -1,11 +1,13 @@
 from .caption_metric import COCOCaption
 from .mme_metric import MMEMetric, mme_yes_no
 from .pope_metric import POPEMetric, pope_yes_no
+from .sqa_metric import ScienceQAMetric, sqa_letter
 from .vqa_answers import evalai_answer, normalize_answer, vqa_accuracy
 from .vqa_metric import ReportVQA, VQAAcc, sample_accuracy
 
 __all__ = [
-    'COCOCaption', 'MMEMetric', 'POPEMetric', 'ReportVQA', 'VQAAcc',
+    'COCOCaption', 'MMEMetric', 'POPEMetric', 'ReportVQA', 'ScienceQAMetric',
+    'VQAAcc',
     'evalai_answer', 'mme_yes_no', 'normalize_answer', 'pope_yes_no',
-    'sample_accuracy', 'vqa_accuracy'
+    'sample_accuracy', 'sqa_letter', 'vqa_accuracy'
 ]
