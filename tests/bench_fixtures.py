@@ -173,3 +173,32 @@ def make_scienceqa(root: str) -> dict:
               osp.join(root, 'pid_splits.json'))
     dump_json(entries, osp.join(root, 'llava_test_CQM-A.json'))
     return dict(num_samples=sum(p[-1] for p in SQA_PROBLEMS.values()))
+
+
+# ------------------------------------------------------------------- GQA
+GQA_QUESTIONS = [  # (question id, image, question, answer, structural)
+    ('201307251', 'n161313', 'Is it overcast?', 'no', 'verify'),
+    ('201640614', 'n235859', 'Who is wearing a dress?', 'woman', 'query'),
+    ('20968412', 'n161313', 'Is the bag red or blue?', 'blue', 'choose'),
+    ('202225914', 'n288870', 'What color is the sky?', 'blue', 'query'),
+]
+
+
+def make_gqa(root: str) -> dict:
+    """LLaVA's ``llava_gqa_testdev_balanced.jsonl``, GQA's
+    ``data/testdev_balanced_questions.json`` and ``data/images``."""
+    gqa, questions = {}, []
+    for k, (qid, img, question, answer, structural) in enumerate(
+            GQA_QUESTIONS):
+        gqa[qid] = dict(imageId=img, question=question, answer=answer,
+                        fullAnswer=answer, isBalanced=True,
+                        types=dict(structural=structural, semantic='attr',
+                                   detailed='x'),
+                        semantic=[], groups=dict(**{'global': None,
+                                                   'local': 'x'}))
+        questions.append(dict(question_id=qid, image=f'{img}.jpg',
+                              text=question + SHORT, category='default'))
+        image(osp.join(root, 'data', 'images', f'{img}.jpg'), k)
+    dump_json(gqa, osp.join(root, 'data', 'testdev_balanced_questions.json'))
+    dump_jsonl(questions, osp.join(root, 'llava_gqa_testdev_balanced.jsonl'))
+    return dict(num_samples=len(questions))

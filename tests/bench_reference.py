@@ -217,3 +217,31 @@ def sqa_eval(base_dir, predictions, split='test'):
     return dict(acc=len(correct) / (len(correct) + len(incorrect)) * 100,
                 img_acc=mm_correct / mm_total * 100,
                 correct={x['question_id'] for x in correct})
+
+
+# --------------- GQA: LLaVA's convert_gqa_for_eval.py, GQA's eval.py
+def gqa_convert(answers):
+    """convert_gqa_for_eval.py: the predictions file's content."""
+    return [{'questionId': res['question_id'],
+             'prediction': res['text'].rstrip('.').lower()}
+            for res in answers]
+
+
+def gqa_eval(questions_file, predictions):
+    """eval.py (as LLaVA's gist leaves it): accuracy, binary, open."""
+    questions = json.load(open(questions_file))
+    predictions = {p['questionId']: p['prediction'] for p in predictions}
+    for qid in questions:
+        if qid not in predictions and questions[qid]['isBalanced']:
+            raise Exception('missing predictions')
+    scores = {'accuracy': [], 'binary': [], 'open': []}
+    for qid, question in questions.items():
+        correct = predictions[qid] == question['answer']
+        score = float(1 if correct else 0)
+        if question['isBalanced']:
+            scores['accuracy'].append(score)
+            answer_type = ('open' if question['types']['structural'] ==
+                           'query' else 'binary')
+            scores[answer_type].append(score)
+    return {k: (sum(v) / len(v) if v else 0) * 100
+            for k, v in scores.items()}

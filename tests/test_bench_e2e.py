@@ -54,7 +54,20 @@ def check_scienceqa(root, records, metrics):
         r['question_id'] in official['correct'] for r in records]
 
 
+def check_gqa(root, records, metrics):
+    official_preds = ref.gqa_convert(_official_answers(records))
+    official = ref.gqa_eval(
+        osp.join(root, 'data', 'testdev_balanced_questions.json'),
+        official_preds)
+    for key in ('accuracy', 'binary', 'open'):
+        assert metrics[f'GQA/{key}'] == pytest.approx(official[key])
+    work = osp.join(osp.dirname(root), 'work')
+    with open(osp.join(work, 'testdev_balanced_predictions.json')) as f:
+        assert json.load(f) == official_preds
+
+
 BENCHES = {
+    'gqa': (fx.make_gqa, check_gqa),
     'mme': (fx.make_mme, check_mme),
     'pope': (fx.make_pope, check_pope),
     'scienceqa': (fx.make_scienceqa, check_scienceqa),

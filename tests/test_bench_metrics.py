@@ -1,6 +1,7 @@
 """Parity of the benchmark metrics with ports of the official scoring code
 (tests/bench_reference.py), question by question, on awkward answers."""
 import itertools
+import json
 import os.path as osp
 
 import pytest
@@ -8,9 +9,10 @@ import pytest
 import bench_reference as ref
 import bench_fixtures as fx
 from bench_fixtures import dump_jsonl
-from llava_mm.datasets import MME, ScienceQA
-from llava_mm.evaluation import (MMEMetric, POPEMetric, ScienceQAMetric,
-                                 mme_yes_no, pope_yes_no, sqa_letter)
+from llava_mm.datasets import GQA, MME, ScienceQA
+from llava_mm.evaluation import (GQAAcc, MMEMetric, POPEMetric,
+                                 ScienceQAMetric, mme_yes_no, pope_yes_no,
+                                 sqa_letter)
 
 AWKWARD_YES_NO = [
     'Yes', 'No', 'No.', 'no, there is not', 'Yes, there is no dog',
@@ -144,3 +146,40 @@ def test_scienceqa_parity(tmp_path):
                                       official['correct'])
     for text in AWKWARD_LETTERS:
         assert sqa_letter(text) == ref.sqa_parse(text), text
+
+
+AWKWARD_SHORT = ['No', 'no.', 'Woman', 'woman...', 'Blue.', 'blue. ',
+                 'The sky', 'YES', 'a woman', 'Blue, light', '', '.', 'no,']
+
+
+def test_gqa_parity(tmp_path):
+    root = str(tmp_path)
+    fx.make_gqa(root)
+    dataset = GQA(data_root=root,
+                  question_file='llava_gqa_testdev_balanced.jsonl',
+                  ann_file='data/testdev_balanced_questions.json',
+                  data_prefix='data/images')
+    metric = GQAAcc(file_path=str(tmp_path / 'pred.json'))
+    n = len(dataset)
+    for shift in range(len(AWKWARD_SHORT)):
+        answers = [AWKWARD_SHORT[(k + shift) % len(AWKWARD_SHORT)]
+                   for k in range(n)]
+        results = _dataset_results(dataset, answers)
+        official_preds = ref.gqa_convert([
+            dict(question_id=r['question_id'], text=r['pred_answer'])
+            for r in results])
+        official = ref.gqa_eval(
+            osp.join(root, 'data', 'testdev_balanced_questions.json'),
+            official_preds)
+        ours = _score(metric, [{k: r[k] for k in (*metric.keys,
+                                                   'pred_answer')}
+                               for r in results])
+        for key in ('accuracy', 'binary', 'open'):
+            assert ours[key] == pytest.approx(official[key]), key
+        # The file written is convert_gqa_for_eval.py's.
+        assert _load(metric.file_path) == official_preds
+
+
+def _load(path):
+    with open(path) as f:
+        return json.load(f)

@@ -1,5 +1,6 @@
 from .coco_caption import COCOCaption
 from .coco_vqa import COCOVQA
+from .gqa import GQA
 from .llava_eval_questions import LLaVAEvalQuestions
 from .llava_instruct import LLaVAInstruct
 from .mme import MME
@@ -11,9 +12,8 @@ from .transforms import (CLIPResizeCrop, LoadImage, PackInputs, PadToSquare,
 from .text_transforms import AppendToQuestion  # noqa: F401
 
 __all__ = [
-    'CLIPResizeCrop', 'COCOCaption', 'COCOVQA', 'LLaVAEvalQuestions',
-    'LLaVAInstruct', 'MME', 'POPE',
-    'LengthGroupedSampler', 'LoadImage',
-    'PackInputs', 'PhaseSampler',
-    'PadToSquare', 'ScienceQA', 'load_image_file', 'to_rgb_pil'
+    'CLIPResizeCrop', 'COCOCaption', 'COCOVQA', 'GQA', 'LLaVAEvalQuestions',
+    'LLaVAInstruct', 'LengthGroupedSampler', 'LoadImage', 'MME', 'POPE',
+    'PackInputs', 'PadToSquare', 'PhaseSampler', 'ScienceQA',
+    'load_image_file', 'to_rgb_pil'
 ]

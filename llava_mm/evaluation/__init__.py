@@ -1,4 +1,5 @@
 from .caption_metric import COCOCaption
+from .gqa_metric import GQAAcc, gqa_prediction
 from .mme_metric import MMEMetric, mme_yes_no
 from .pope_metric import POPEMetric, pope_yes_no
 from .sqa_metric import ScienceQAMetric, sqa_letter
@@ -6,8 +7,8 @@ from .vqa_answers import evalai_answer, normalize_answer, vqa_accuracy
 from .vqa_metric import ReportVQA, VQAAcc, sample_accuracy
 
 __all__ = [
-    'COCOCaption', 'MMEMetric', 'POPEMetric', 'ReportVQA', 'ScienceQAMetric',
-    'VQAAcc',
-    'evalai_answer', 'mme_yes_no', 'normalize_answer', 'pope_yes_no',
-    'sample_accuracy', 'sqa_letter', 'vqa_accuracy'
+    'COCOCaption', 'GQAAcc', 'MMEMetric', 'POPEMetric', 'ReportVQA',
+    'ScienceQAMetric', 'VQAAcc', 'evalai_answer', 'gqa_prediction',
+    'mme_yes_no', 'normalize_answer', 'pope_yes_no', 'sample_accuracy',
+    'sqa_letter', 'vqa_accuracy'
 ]
