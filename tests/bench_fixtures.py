@@ -202,3 +202,35 @@ def make_gqa(root: str) -> dict:
     dump_json(gqa, osp.join(root, 'data', 'testdev_balanced_questions.json'))
     dump_jsonl(questions, osp.join(root, 'llava_gqa_testdev_balanced.jsonl'))
     return dict(num_samples=len(questions))
+
+
+# --------------------------------------------------------------- TextVQA
+TEXTVQA = [  # (image id, question, OCR tokens, 10 answers, OCR line first)
+    ('003a8ae2ef43b901', 'what is the brand of this camera?',
+     ['dakota', 'digital'], ['dakota'] * 6 + ['Dakota Digital'] * 3 +
+     ['dakota.'], False),
+    ('003a8ae2ef43b901', 'what does the small white text say?',
+     ['copenhagen'], ['copenhagen', 'Copenhagen', 'unanswerable'] +
+     ['copenhagen'] * 7, False),
+    ('00685bc495504d61', 'How many items are shown?', [],
+     ['two', '2', '2', 'two items', 'Two', '2', '3', '2', 'two', '2.'],
+     True),
+]
+
+
+def make_textvqa(root: str) -> dict:
+    """LLaVA's ``llava_textvqa_val_v051_ocr.jsonl``, TextVQA's
+    ``TextVQA_0.5.1_val.json`` and ``train_images``."""
+    data, questions = [], []
+    for k, (img, question, ocr, answers, ocr_first) in enumerate(TEXTVQA):
+        data.append(dict(question=question, image_id=img, answers=answers,
+                         question_id=34602 + k, set_name='val'))
+        ocr_line = 'Reference OCR token: ' + ', '.join(ocr)
+        lines = [ocr_line, question] if ocr_first else [question, ocr_line]
+        questions.append(dict(question_id=img, image=f'{img}.jpg',
+                              text='\n'.join(lines) + SHORT))
+        image(osp.join(root, 'train_images', f'{img}.jpg'), k)
+    dump_json(dict(dataset_type='test', dataset_name='textvqa', data=data),
+              osp.join(root, 'TextVQA_0.5.1_val.json'))
+    dump_jsonl(questions, osp.join(root, 'llava_textvqa_val_v051_ocr.jsonl'))
+    return dict(num_samples=len(questions))

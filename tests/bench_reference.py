@@ -245,3 +245,104 @@ def gqa_eval(questions_file, predictions):
             scores[answer_type].append(score)
     return {k: (sum(v) / len(v) if v else 0) * 100
             for k, v in scores.items()}
+
+
+# ----------- llava/eval/eval_textvqa.py with m4c_evaluator.py's evaluator
+class EvalAIProcessor:
+    """m4c_evaluator.EvalAIAnswerProcessor. The word tables are taken from
+    llava_mm (the official lists); the port is about the steps."""
+
+    PERIOD_STRIP = re.compile(r'(?!<=\d)(\.)(?!\d)')
+    COMMA_STRIP = re.compile(r'(?<=\d)(\,)+(?=\d)')
+
+    def __init__(self):
+        from llava_mm.evaluation.vqa_answers import (CONTRACTIONS,
+                                                     NUMBER_WORDS,
+                                                     PUNCTUATION)
+        self.contractions = dict(CONTRACTIONS)
+        self.number_map = dict(NUMBER_WORDS)
+        self.punctuations = list(PUNCTUATION)
+        self.articles = ['a', 'an', 'the']
+
+    def word_tokenize(self, word):
+        word = word.lower()
+        word = word.replace(',', '').replace('?', '').replace("'s", " 's")
+        return word.strip()
+
+    def process_punctuation(self, in_text):
+        out_text = in_text
+        for p in self.punctuations:
+            if (p + ' ' in in_text or ' ' + p in in_text) or (
+                    re.search(self.COMMA_STRIP, in_text) is not None):
+                out_text = out_text.replace(p, '')
+            else:
+                out_text = out_text.replace(p, ' ')
+        # re.UNICODE (32) lands in sub's count, as in the original.
+        return self.PERIOD_STRIP.sub('', out_text, re.UNICODE)
+
+    def process_digit_article(self, in_text):
+        out_text = []
+        for word in in_text.lower().split():
+            word = self.number_map.setdefault(word, word)
+            if word not in self.articles:
+                out_text.append(word)
+        for word_id, word in enumerate(out_text):
+            if word in self.contractions:
+                out_text[word_id] = self.contractions[word]
+        return ' '.join(out_text)
+
+    def __call__(self, item):
+        item = self.word_tokenize(item)
+        item = item.replace('\n', ' ').replace('\t', ' ').strip()
+        item = self.process_punctuation(item)
+        return self.process_digit_article(item)
+
+
+def textvqa_answer_scores(processor, raw_answers):
+    answers = [processor(a) for a in raw_answers]
+    assert len(answers) == 10
+    gt_answers = list(enumerate(answers))
+    scores = {}
+    for unique_answer in set(answers):
+        accs = []
+        for gt_answer in gt_answers:
+            other_answers = [item for item in gt_answers
+                             if item != gt_answer]
+            matching = [item for item in other_answers
+                        if item[1] == unique_answer]
+            accs.append(min(1, float(len(matching)) / 3))
+        scores[unique_answer] = sum(accs) / len(accs)
+    return scores
+
+
+def textvqa_prompt_question(prompt):
+    if prompt.startswith('OCR tokens: '):
+        match = re.search(r'Question: (.*?) Short answer:', prompt,
+                          re.DOTALL)
+        question = match.group(1)
+    elif 'Reference OCR token: ' in prompt and len(prompt.split('\n')) == 3:
+        if prompt.startswith('Reference OCR token:'):
+            question = prompt.split('\n')[1]
+        else:
+            question = prompt.split('\n')[0]
+    elif len(prompt.split('\n')) == 2:
+        question = prompt.split('\n')[0]
+    else:
+        assert False
+    return question.lower()
+
+
+def textvqa_eval(annotation_file, results):
+    """eval_single: per-question scores and the accuracy (percent)."""
+    annotations = json.load(open(annotation_file))['data']
+    annotations = {(a['image_id'], a['question'].lower()): a
+                   for a in annotations}
+    processor = EvalAIProcessor()
+    scores = []
+    for result in results:
+        annotation = annotations[(result['question_id'],
+                                  textvqa_prompt_question(result['prompt']))]
+        pred = processor(result['text'])
+        scores.append(textvqa_answer_scores(
+            processor, annotation['answers']).get(pred, 0.0))
+    return dict(scores=scores, accuracy=100. * sum(scores) / len(scores))

@@ -66,11 +66,20 @@ def check_gqa(root, records, metrics):
         assert json.load(f) == official_preds
 
 
+def check_textvqa(root, records, metrics):
+    official = ref.textvqa_eval(osp.join(root, 'TextVQA_0.5.1_val.json'),
+                                _official_answers(records))
+    assert metrics['TextVQA/accuracy'] == pytest.approx(official['accuracy'])
+    assert [r['accuracy'] for r in records] == pytest.approx(
+        official['scores'])
+
+
 BENCHES = {
     'gqa': (fx.make_gqa, check_gqa),
     'mme': (fx.make_mme, check_mme),
     'pope': (fx.make_pope, check_pope),
     'scienceqa': (fx.make_scienceqa, check_scienceqa),
+    'textvqa': (fx.make_textvqa, check_textvqa),
 }
 
 

@@ -9,10 +9,10 @@ import pytest
 import bench_reference as ref
 import bench_fixtures as fx
 from bench_fixtures import dump_jsonl
-from llava_mm.datasets import GQA, MME, ScienceQA
+from llava_mm.datasets import GQA, MME, ScienceQA, TextVQA
 from llava_mm.evaluation import (GQAAcc, MMEMetric, POPEMetric,
-                                 ScienceQAMetric, mme_yes_no, pope_yes_no,
-                                 sqa_letter)
+                                 ScienceQAMetric, TextVQAAcc, evalai_answer,
+                                 mme_yes_no, pope_yes_no, sqa_letter)
 
 AWKWARD_YES_NO = [
     'Yes', 'No', 'No.', 'no, there is not', 'Yes, there is no dog',
@@ -183,3 +183,41 @@ def test_gqa_parity(tmp_path):
 def _load(path):
     with open(path) as f:
         return json.load(f)
+
+
+AWKWARD_TEXT = ['Dakota', 'dakota.', 'Dakota Digital', 'the dakota',
+                'DAKOTA!', 'Copenhagen.', 'copenhagen, denmark', 'two', '2',
+                'Two items', '2.', 'three', 'Unanswerable', "it's 2", '1,000',
+                'a.\u0663', '\u0661,\u0662 b', 'none', '']
+
+
+def test_textvqa_parity(tmp_path):
+    root = str(tmp_path)
+    fx.make_textvqa(root)
+    dataset = TextVQA(data_root=root,
+                      question_file='llava_textvqa_val_v051_ocr.jsonl',
+                      ann_file='TextVQA_0.5.1_val.json',
+                      data_prefix='train_images')
+    # Two questions on one image (same question_id), OCR line first or not.
+    assert [len(dataset.get_data_info(i)['gt_answer'])
+            for i in range(len(dataset))] == [10, 10, 10]
+    metric = TextVQAAcc()
+    processor = ref.EvalAIProcessor()
+    for shift in range(len(AWKWARD_TEXT)):
+        answers = [AWKWARD_TEXT[(k + shift) % len(AWKWARD_TEXT)]
+                   for k in range(len(dataset))]
+        results = _dataset_results(dataset, answers)
+        official = ref.textvqa_eval(
+            osp.join(root, 'TextVQA_0.5.1_val.json'),
+            [dict(question_id=r['question_id'], prompt=r['question'],
+                  text=r['pred_answer']) for r in results])
+        ours = _score(metric, [{k: r[k] for k in (*metric.keys,
+                                                   'pred_answer')}
+                               for r in results])
+        assert ours['accuracy'] == pytest.approx(official['accuracy'])
+        assert [metric.sample_log(r)['accuracy'] for r in results] == \
+            pytest.approx(official['scores'])
+    for text in AWKWARD_TEXT:
+        assert evalai_answer(text) == processor(text), text
+    # Python 3's \d: a period before an Arabic-Indic digit stays.
+    assert evalai_answer('a.\u0663') == 'a.\u0663'

@@ -6,6 +6,7 @@ from .llava_instruct import LLaVAInstruct
 from .mme import MME
 from .pope import POPE
 from .scienceqa import ScienceQA
+from .textvqa import TextVQA
 from .samplers import LengthGroupedSampler, PhaseSampler
 from .transforms import (CLIPResizeCrop, LoadImage, PackInputs, PadToSquare,
                          load_image_file, to_rgb_pil)
@@ -14,6 +15,6 @@ from .text_transforms import AppendToQuestion  # noqa: F401
 __all__ = [
     'CLIPResizeCrop', 'COCOCaption', 'COCOVQA', 'GQA', 'LLaVAEvalQuestions',
     'LLaVAInstruct', 'LengthGroupedSampler', 'LoadImage', 'MME', 'POPE',
-    'PackInputs', 'PadToSquare', 'PhaseSampler', 'ScienceQA',
+    'PackInputs', 'PadToSquare', 'PhaseSampler', 'ScienceQA', 'TextVQA',
     'load_image_file', 'to_rgb_pil'
 ]
