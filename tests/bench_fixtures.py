@@ -234,3 +234,40 @@ def make_textvqa(root: str) -> dict:
               osp.join(root, 'TextVQA_0.5.1_val.json'))
     dump_jsonl(questions, osp.join(root, 'llava_textvqa_val_v051_ocr.jsonl'))
     return dict(num_samples=len(questions))
+
+
+# ------------------------------------------------------------ SEED-Bench
+SEED_TYPES = {'Scene Understanding': 1, 'Instance Identity': 2,
+              'Action Recognition': 10}
+SEED = [  # (question id, data type, type id, question, options, answer)
+    ('101669', 'image', 1, 'What is the weather?',
+     ['sunny', 'rainy', 'snowy', 'foggy'], 'A'),
+    ('101670', 'image', 2, 'What is the object?',
+     ['cup', 'dog', 'car', 'tree'], 'C'),
+    ('1500', 'video', 10, 'What is the person doing?',
+     ['running', 'sitting', 'eating', 'sleeping'], 'B'),
+]
+
+
+def make_seed(root: str) -> dict:
+    """LLaVA's ``llava-seed-bench.jsonl``, SEED's ``SEED-Bench.json``,
+    ``SEED-Bench-image`` and ``SEED-Bench-video-image`` (middle frames)."""
+    anns, questions = [], []
+    for k, (qid, kind, type_id, question, options, answer) in enumerate(
+            SEED):
+        data_id = f'{qid}.jpg' if kind == 'image' else f'v{qid}.mp4'
+        anns.append(dict(question_id=qid, data_type=kind, data_id=data_id,
+                         question_type_id=type_id, question=question,
+                         answer=answer, **{f'choice_{c}': o for c, o in
+                                           zip('abcd', options)}))
+        img = (f'SEED-Bench-image/{qid}.jpg' if kind == 'image' else
+               f'SEED-Bench-video-image/v{qid}.png')
+        text = question + ''.join(f'\n{c}. {o}'
+                                  for c, o in zip('ABCD', options))
+        questions.append(dict(question_id=int(qid), image=img,
+                              text=text + LETTER, category=kind))
+        image(osp.join(root, img), k)
+    dump_json(dict(question_type=SEED_TYPES, questions=anns),
+              osp.join(root, 'SEED-Bench.json'))
+    dump_jsonl(questions, osp.join(root, 'llava-seed-bench.jsonl'))
+    return dict(num_samples=len(questions))

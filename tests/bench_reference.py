@@ -346,3 +346,54 @@ def textvqa_eval(annotation_file, results):
         scores.append(textvqa_answer_scores(
             processor, annotation['answers']).get(pred, 0.0))
     return dict(scores=scores, accuracy=100. * sum(scores) / len(scores))
+
+
+# ---------------------------- scripts/convert_seed_for_submission.py
+def seed_eval(annotation_file, answers):
+    """eval_single for all, image and video questions, and the upload
+    lines; returns accuracies in percent."""
+    data = json.load(open(annotation_file))
+    names = {i: n for n, i in data['question_type'].items()}
+    results = {row['question_id']: row for row in answers}
+
+    def eval_single(eval_only_type=None):
+        type_counts, correct_counts = {}, {}
+        for question_data in data['questions']:
+            if eval_only_type is not None and \
+                    question_data['data_type'] != eval_only_type:
+                continue
+            data_type = question_data['question_type_id']
+            type_counts[data_type] = type_counts.get(data_type, 0) + 1
+            try:
+                question_id = int(question_data['question_id'])
+            except ValueError:
+                question_id = question_data['question_id']
+            if question_id not in results:
+                correct_counts[data_type] = correct_counts.get(data_type, 0)
+                continue
+            row = results[question_id]
+            if row['text'] == question_data['answer']:
+                correct_counts[data_type] = correct_counts.get(
+                    data_type, 0) + 1
+            else:  # the script has no else: a type without a correct
+                # answer ends in a KeyError there
+                correct_counts.setdefault(data_type, 0)
+        out = {}
+        total_count = total_correct = 0
+        for data_type in sorted(type_counts):
+            out[names[data_type]] = (correct_counts[data_type] /
+                                     type_counts[data_type] * 100)
+            total_count += type_counts[data_type]
+            total_correct += correct_counts[data_type]
+        out['total'] = total_correct / total_count * 100
+        return out
+
+    scores = eval_single()
+    scores['image'] = eval_single('image')['total']
+    scores['video'] = eval_single('video')['total']
+    upload = []
+    for question in data['questions']:
+        qid = question['question_id']
+        result = results[qid] if qid in results else results[int(qid)]
+        upload.append({'question_id': qid, 'prediction': result['text']})
+    return scores, upload

@@ -74,11 +74,23 @@ def check_textvqa(root, records, metrics):
         official['scores'])
 
 
+def check_seed(root, records, metrics):
+    official, upload = ref.seed_eval(osp.join(root, 'SEED-Bench.json'),
+                                     _official_answers(records))
+    assert metrics['SEED/accuracy'] == pytest.approx(official.pop('total'))
+    for name, value in official.items():
+        assert metrics[f'SEED/{name}'] == pytest.approx(value)
+    work = osp.join(osp.dirname(root), 'work')
+    with open(osp.join(work, 'seed_bench_upload.jsonl')) as f:
+        assert [json.loads(line) for line in f] == upload
+
+
 BENCHES = {
     'gqa': (fx.make_gqa, check_gqa),
     'mme': (fx.make_mme, check_mme),
     'pope': (fx.make_pope, check_pope),
     'scienceqa': (fx.make_scienceqa, check_scienceqa),
+    'seed': (fx.make_seed, check_seed),
     'textvqa': (fx.make_textvqa, check_textvqa),
 }
 

@@ -9,8 +9,8 @@ import pytest
 import bench_reference as ref
 import bench_fixtures as fx
 from bench_fixtures import dump_jsonl
-from llava_mm.datasets import GQA, MME, ScienceQA, TextVQA
-from llava_mm.evaluation import (GQAAcc, MMEMetric, POPEMetric,
+from llava_mm.datasets import GQA, MME, ScienceQA, SEEDBench, TextVQA
+from llava_mm.evaluation import (GQAAcc, MMEMetric, POPEMetric, SEEDAcc,
                                  ScienceQAMetric, TextVQAAcc, evalai_answer,
                                  mme_yes_no, pope_yes_no, sqa_letter)
 
@@ -221,3 +221,27 @@ def test_textvqa_parity(tmp_path):
         assert evalai_answer(text) == processor(text), text
     # Python 3's \d: a period before an Arabic-Indic digit stays.
     assert evalai_answer('a.\u0663') == 'a.\u0663'
+
+
+def test_seed_parity(tmp_path):
+    root = str(tmp_path)
+    fx.make_seed(root)
+    dataset = SEEDBench(data_root=root,
+                        question_file='llava-seed-bench.jsonl',
+                        ann_file='SEED-Bench.json', data_prefix='')
+    metric = SEEDAcc(file_path=str(tmp_path / 'upload.jsonl'))
+    for shift in range(len(AWKWARD_LETTERS)):
+        answers = [AWKWARD_LETTERS[(k + shift) % len(AWKWARD_LETTERS)]
+                   for k in range(len(dataset))]
+        results = _dataset_results(dataset, answers)
+        official, upload = ref.seed_eval(
+            osp.join(root, 'SEED-Bench.json'),
+            [dict(question_id=r['question_id'], text=r['pred_answer'])
+             for r in results])
+        ours = _score(metric, [{k: r[k] for k in (*metric.keys,
+                                                   'pred_answer')}
+                               for r in results])
+        assert ours.pop('accuracy') == pytest.approx(official.pop('total'))
+        assert ours == pytest.approx(official)
+        with open(metric.file_path) as f:
+            assert [json.loads(line) for line in f] == upload

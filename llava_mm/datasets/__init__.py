@@ -7,6 +7,7 @@ from .mme import MME
 from .pope import POPE
 from .scienceqa import ScienceQA
 from .textvqa import TextVQA
+from .seed_bench import SEEDBench
 from .samplers import LengthGroupedSampler, PhaseSampler
 from .transforms import (CLIPResizeCrop, LoadImage, PackInputs, PadToSquare,
                          load_image_file, to_rgb_pil)
@@ -15,6 +16,6 @@ from .text_transforms import AppendToQuestion  # noqa: F401
 __all__ = [
     'CLIPResizeCrop', 'COCOCaption', 'COCOVQA', 'GQA', 'LLaVAEvalQuestions',
     'LLaVAInstruct', 'LengthGroupedSampler', 'LoadImage', 'MME', 'POPE',
-    'PackInputs', 'PadToSquare', 'PhaseSampler', 'ScienceQA', 'TextVQA',
-    'load_image_file', 'to_rgb_pil'
+    'PackInputs', 'PadToSquare', 'PhaseSampler', 'SEEDBench', 'ScienceQA',
+    'TextVQA', 'load_image_file', 'to_rgb_pil'
 ]
