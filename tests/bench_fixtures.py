@@ -271,3 +271,21 @@ def make_seed(root: str) -> dict:
               osp.join(root, 'SEED-Bench.json'))
     dump_jsonl(questions, osp.join(root, 'llava-seed-bench.jsonl'))
     return dict(num_samples=len(questions))
+
+
+# ---------------------------------------------------------------- VizWiz
+UNANSWERABLE = ("\nWhen the provided information is insufficient, respond "
+                "with 'Unanswerable'.")
+VIZWIZ = ['What is this?', 'What color is this shirt?', 'Is it cloudy?']
+
+
+def make_vizwiz(root: str) -> dict:
+    """LLaVA's ``llava_test.jsonl`` and ``test`` images (no answers)."""
+    questions = []
+    for k, question in enumerate(VIZWIZ):
+        name = f'VizWiz_test_{k:08d}.jpg'
+        questions.append(dict(question_id=k, image=name,
+                              text=question + UNANSWERABLE + SHORT))
+        image(osp.join(root, 'test', name), k)
+    dump_jsonl(questions, osp.join(root, 'llava_test.jsonl'))
+    return dict(num_samples=len(questions))

@@ -397,3 +397,17 @@ def seed_eval(annotation_file, answers):
         result = results[qid] if qid in results else results[int(qid)]
         upload.append({'question_id': qid, 'prediction': result['text']})
     return scores, upload
+
+
+# ------------------------------ scripts/convert_vizwiz_for_submission.py
+def vizwiz_convert(annotation_file, answers):
+    """The upload file's content (EvalAI-processed answers)."""
+    processor = EvalAIProcessor()
+    results = {x['question_id']: x['text'] for x in answers}
+    test_split = _jsonl(annotation_file)
+    all_answers = []
+    for x in test_split:
+        assert x['question_id'] in results
+        all_answers.append({'image': x['image'],
+                            'answer': processor(results[x['question_id']])})
+    return all_answers

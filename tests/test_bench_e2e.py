@@ -85,6 +85,15 @@ def check_seed(root, records, metrics):
         assert [json.loads(line) for line in f] == upload
 
 
+def check_vizwiz(root, records, metrics):
+    official = ref.vizwiz_convert(osp.join(root, 'llava_test.jsonl'),
+                                  _official_answers(records))
+    assert metrics == {'VizWiz/num_answers': len(official)}
+    work = osp.join(osp.dirname(root), 'work')
+    with open(osp.join(work, 'vizwiz_submission.json')) as f:
+        assert json.load(f) == official
+
+
 BENCHES = {
     'gqa': (fx.make_gqa, check_gqa),
     'mme': (fx.make_mme, check_mme),
@@ -92,6 +101,7 @@ BENCHES = {
     'scienceqa': (fx.make_scienceqa, check_scienceqa),
     'seed': (fx.make_seed, check_seed),
     'textvqa': (fx.make_textvqa, check_textvqa),
+    'vizwiz': (fx.make_vizwiz, check_vizwiz),
 }
 
 

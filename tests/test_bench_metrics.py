@@ -9,10 +9,12 @@ import pytest
 import bench_reference as ref
 import bench_fixtures as fx
 from bench_fixtures import dump_jsonl
-from llava_mm.datasets import GQA, MME, ScienceQA, SEEDBench, TextVQA
-from llava_mm.evaluation import (GQAAcc, MMEMetric, POPEMetric, SEEDAcc,
-                                 ScienceQAMetric, TextVQAAcc, evalai_answer,
-                                 mme_yes_no, pope_yes_no, sqa_letter)
+from llava_mm.datasets import (GQA, MME, LLaVAEvalQuestions, ScienceQA,
+                               SEEDBench, TextVQA)
+from llava_mm.evaluation import (GQAAcc, MMEMetric, POPEMetric,
+                                 ReportVizWiz, SEEDAcc, ScienceQAMetric,
+                                 TextVQAAcc, evalai_answer, mme_yes_no,
+                                 pope_yes_no, sqa_letter)
 
 AWKWARD_YES_NO = [
     'Yes', 'No', 'No.', 'no, there is not', 'Yes, there is no dog',
@@ -245,3 +247,24 @@ def test_seed_parity(tmp_path):
         assert ours == pytest.approx(official)
         with open(metric.file_path) as f:
             assert [json.loads(line) for line in f] == upload
+
+
+def test_vizwiz_submission_parity(tmp_path):
+    root = str(tmp_path)
+    fx.make_vizwiz(root)
+    dataset = LLaVAEvalQuestions(data_root=root,
+                                 question_file='llava_test.jsonl',
+                                 data_prefix='test')
+    metric = ReportVizWiz(file_path=str(tmp_path / 'upload.json'))
+    for shift in range(len(AWKWARD_TEXT)):
+        answers = [AWKWARD_TEXT[(k + shift) % len(AWKWARD_TEXT)]
+                   for k in range(len(dataset))]
+        results = _dataset_results(dataset, answers)
+        assert _score(metric, [{k: r[k] for k in (*metric.keys,
+                                                   'pred_answer')}
+                               for r in results]) == {
+            'num_answers': len(dataset)}
+        assert _load(metric.file_path) == ref.vizwiz_convert(
+            osp.join(root, 'llava_test.jsonl'),
+            [dict(question_id=r['question_id'], text=r['pred_answer'])
+             for r in results])

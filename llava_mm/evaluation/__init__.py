@@ -6,11 +6,13 @@ from .seed_metric import SEEDAcc
 from .sqa_metric import ScienceQAMetric, sqa_letter
 from .textvqa_metric import TextVQAAcc, textvqa_accuracy
 from .vqa_answers import evalai_answer, normalize_answer, vqa_accuracy
+from .vizwiz_metric import ReportVizWiz
 from .vqa_metric import ReportVQA, VQAAcc, sample_accuracy
 
 __all__ = [
-    'COCOCaption', 'GQAAcc', 'MMEMetric', 'POPEMetric', 'ReportVQA', 'SEEDAcc',
-    'ScienceQAMetric', 'TextVQAAcc', 'VQAAcc', 'evalai_answer',
-    'gqa_prediction', 'mme_yes_no', 'normalize_answer', 'pope_yes_no',
-    'sample_accuracy', 'sqa_letter', 'textvqa_accuracy', 'vqa_accuracy'
+    'COCOCaption', 'GQAAcc', 'MMEMetric', 'POPEMetric', 'ReportVQA',
+    'ReportVizWiz', 'SEEDAcc', 'ScienceQAMetric', 'TextVQAAcc', 'VQAAcc',
+    'evalai_answer', 'gqa_prediction', 'mme_yes_no', 'normalize_answer',
+    'pope_yes_no', 'sample_accuracy', 'sqa_letter', 'textvqa_accuracy',
+    'vqa_accuracy'
 ]
