@@ -289,3 +289,48 @@ def make_vizwiz(root: str) -> dict:
         image(osp.join(root, 'test', name), k)
     dump_jsonl(questions, osp.join(root, 'llava_test.jsonl'))
     return dict(num_samples=len(questions))
+
+
+# --------------------------------------------------------------- MMBench
+MMBENCH_COLUMNS = ['index', 'question', 'hint', 'A', 'B', 'C', 'D', 'answer',
+                   'category', 'image', 'source', 'l2-category', 'comment',
+                   'split']
+MMBENCH = [  # (index, question, hint, options, answer)
+    (0, 'What is the main object?', 'nan', ['cat', 'dog', 'bird', 'fish'],
+     'B'),
+    (1, 'Which color is the sky?', 'It is noon.', ['blue', 'red', '', ''],
+     'A'),
+    # A circular copy of question 0, options rotated, as MMBench ships.
+    (1000000, 'What is the main object?', 'nan',
+     ['dog', 'bird', 'fish', 'cat'], 'A'),
+    (2, 'How many wheels, "roughly"?', '', ['two', 'four', 'six', 'None'],
+     'B'),
+]
+
+
+def make_mmbench(root: str, with_answers: bool = True) -> dict:
+    """An MMBench TSV (``mmbench_dev_20230712.tsv`` layout, images as
+    base64 PNG) under ``root``."""
+    import base64
+    import csv
+    import io
+    os.makedirs(root, exist_ok=True)
+    name = ('mmbench_dev_20230712.tsv' if with_answers else
+            'mmbench_test_20230712.tsv')
+    columns = [c for c in MMBENCH_COLUMNS if with_answers or c != 'answer']
+    with open(osp.join(root, name), 'w', newline='', encoding='utf-8') as f:
+        writer = csv.writer(f, delimiter='\t')
+        writer.writerow(columns)
+        for k, (index, question, hint, options, answer) in enumerate(
+                MMBENCH):
+            buf = io.BytesIO()
+            Image.fromarray(np.random.default_rng(k % 1000).integers(
+                0, 256, (24, 32, 3), dtype=np.uint8)).save(buf, 'PNG')
+            row = dict(index=index, question=question, hint=hint,
+                       answer=answer, category='object_localization',
+                       image=base64.b64encode(buf.getvalue()).decode(),
+                       source='x', comment='nan', split='dev',
+                       **{'l2-category': 'FP-S'},
+                       **dict(zip('ABCD', options)))
+            writer.writerow([row[c] for c in columns])
+    return dict(num_samples=len(MMBENCH), tsv=name)

@@ -411,3 +411,124 @@ def vizwiz_convert(annotation_file, answers):
         all_answers.append({'image': x['image'],
                             'answer': processor(results[x['question_id']])})
     return all_answers
+
+
+# ------------------- MMBench: llava/eval/model_vqa_mmbench.py's prompts
+def _mmbench_is_none(value):
+    import math
+    if value is None:
+        return True
+    if type(value) is float and math.isnan(value):
+        return True
+    if type(value) is str and value.lower() in ('nan', 'none'):
+        return True
+    return False
+
+
+def mmbench_prompts(tsv, all_rounds=False, single_pred_prompt=True):
+    """The (question_id, round_id, prompt after '<image>\\n', options,
+    option_char) the script generates for, in order (needs pandas)."""
+    import pandas as pd
+    all_options = ['A', 'B', 'C', 'D']
+    out = []
+    for _, row in pd.read_table(tsv).iterrows():
+        options = []
+        for option in all_options:
+            if _mmbench_is_none(row[option]):
+                break
+            options.append(row[option])
+        cur_option_char = all_options[:len(options)]
+        for round_idx in range(len(options) if all_rounds else 1):
+            question = row['question']
+            hint = row['hint']
+            if not _mmbench_is_none(hint):
+                question = hint + '\n' + question
+            for option_char, option in zip(all_options[:len(options)],
+                                           options):
+                question = question + '\n' + option_char + '. ' + option
+            qs = question
+            if single_pred_prompt:
+                qs = qs + '\n' + ("Answer with the option's letter from "
+                                  'the given choices directly.')
+            out.append((row['index'], round_idx, qs, list(options),
+                        list(cur_option_char)))
+            options = options[1:] + options[:1]
+            cur_option_char = cur_option_char[1:] + cur_option_char[:1]
+    return out
+
+
+def mmbench_submission(tsv, answers, xlsx):
+    """scripts/convert_mmbench_for_submission.py (needs pandas and
+    openpyxl)."""
+    import pandas as pd
+    df = pd.read_table(tsv)
+    cur_df = df.copy()
+    cur_df = cur_df.drop(columns=['hint', 'category', 'source', 'image',
+                                  'comment', 'l2-category'])
+    cur_df.insert(6, 'prediction', None)
+    for pred in answers:
+        cur_df.loc[df['index'] == pred['question_id'],
+                   'prediction'] = pred['text']
+    cur_df.to_excel(xlsx, index=False, engine='openpyxl')
+
+
+# ---- VLMEvalKit's answer matching (matching_util.can_infer) and the
+# ---- circular evaluation of its MMBench scoring, without a judge model
+def vlmeval_can_infer_option(answer, choices):
+    if 'Failed to obtain answer via API' in answer:
+        return False
+    reject_to_answer = [
+        "Sorry, I can't help with images of people yet.",
+        "I can't process this file.",
+        "I'm sorry, but without the image provided",
+        'Cannot determine the answer']
+    for err in reject_to_answer:
+        if err in answer:
+            return 'Z'
+
+    def count_choice(splits, choices, prefix='', suffix=''):
+        cnt = 0
+        for c in choices:
+            if prefix + c + suffix in splits:
+                cnt += 1
+        return cnt
+
+    answer_mod = answer
+    for c in '.()[],:;!*#{}':
+        answer_mod = answer_mod.replace(c, ' ')
+    splits = [x.strip() for x in answer_mod.split()]
+    count = count_choice(splits, choices)
+    if count == 1:
+        for ch in choices:
+            if 'A' in splits and len(splits) > 3:
+                return False
+            if ch in splits:
+                return ch
+    elif count == 0 and count_choice(splits, {'Z', ''}) == 1:
+        return 'Z'
+    return False
+
+
+def vlmeval_can_infer_text(answer, choices):
+    answer = answer.lower()
+    choices = {k: str(v).lower() for k, v in choices.items()}
+    cands = [k for k in choices if choices[k] in answer]
+    if len(cands) == 1:
+        return cands[0]
+    return False
+
+
+def vlmeval_can_infer(answer, choices):
+    answer = str(answer)
+    copt = vlmeval_can_infer_option(answer, choices)
+    return copt if copt else vlmeval_can_infer_text(answer, choices)
+
+
+def mmbench_circular_eval(rows):
+    """rows: (index, displayed choices dict, answer letter, reply). A
+    question (index % 1e6) is right when all its rows are."""
+    groups = {}
+    for index, choices, answer, reply in rows:
+        hit = vlmeval_can_infer(reply, choices) == answer
+        groups.setdefault(index % int(1e6), []).append(hit)
+    return 100 * sum(all(v) for v in groups.values()) / len(groups)

@@ -94,8 +94,27 @@ def check_vizwiz(root, records, metrics):
         assert json.load(f) == official
 
 
+def check_mmbench(root, records, metrics):
+    pytest.importorskip('pandas')
+    from test_bench_metrics import xlsx_cells
+    tsv = osp.join(root, 'mmbench_dev_20230712.tsv')
+    official_rows = ref.mmbench_prompts(tsv)
+    rows = [(r['question_id'], dict(zip(letters, options)), answer,
+             r['pred_answer'])
+            for r, (_, _, _, options, letters), (*_, answer) in zip(
+                records, official_rows, fx.MMBENCH)]
+    assert metrics['MMBench/circular_acc'] == pytest.approx(
+        ref.mmbench_circular_eval(rows))
+    official = osp.join(root, 'official.xlsx')
+    ref.mmbench_submission(tsv, _official_answers(records), official)
+    work = osp.join(osp.dirname(root), 'work')
+    assert xlsx_cells(osp.join(work, 'mmbench_submission.xlsx')) == \
+        xlsx_cells(official)
+
+
 BENCHES = {
     'gqa': (fx.make_gqa, check_gqa),
+    'mmbench': (fx.make_mmbench, check_mmbench),
     'mme': (fx.make_mme, check_mme),
     'pope': (fx.make_pope, check_pope),
     'scienceqa': (fx.make_scienceqa, check_scienceqa),
@@ -133,3 +152,12 @@ def test_13b_config_matches_7b(bench):
     assert large.model.prompt_tmpl == small.model.prompt_tmpl
     assert large.model.generation_cfg == small.model.generation_cfg
     assert large.model.lang_encoder.config.hidden_size == 5120
+
+
+@pytest.mark.parametrize('size', ['7b', '13b'])
+def test_mmbench_test_config(size):
+    cfg = Config.fromfile(osp.join(CONFIGS,
+                                   f'llava-{size}-v1.5_mmbench-test.py'))
+    assert cfg.test_dataloader.dataset.question_file == \
+        'mmbench_test_20230712.tsv'
+    assert cfg.test_evaluator.type == 'MMBenchMetric'

@@ -9,12 +9,12 @@ import pytest
 import bench_reference as ref
 import bench_fixtures as fx
 from bench_fixtures import dump_jsonl
-from llava_mm.datasets import (GQA, MME, LLaVAEvalQuestions, ScienceQA,
-                               SEEDBench, TextVQA)
-from llava_mm.evaluation import (GQAAcc, MMEMetric, POPEMetric,
+from llava_mm.datasets import (GQA, MME, LLaVAEvalQuestions, MMBench,
+                               ScienceQA, SEEDBench, TextVQA)
+from llava_mm.evaluation import (GQAAcc, MMBenchMetric, MMEMetric, POPEMetric,
                                  ReportVizWiz, SEEDAcc, ScienceQAMetric,
                                  TextVQAAcc, evalai_answer, mme_yes_no,
-                                 pope_yes_no, sqa_letter)
+                                 infer_choice, pope_yes_no, sqa_letter)
 
 AWKWARD_YES_NO = [
     'Yes', 'No', 'No.', 'no, there is not', 'Yes, there is no dog',
@@ -268,3 +268,86 @@ def test_vizwiz_submission_parity(tmp_path):
             osp.join(root, 'llava_test.jsonl'),
             [dict(question_id=r['question_id'], text=r['pred_answer'])
              for r in results])
+
+
+AWKWARD_CHOICES = [
+    'B', 'B.', '(B) dog', 'The answer is B', 'A dog is shown here', 'dog',
+    'cat and dog', 'Z', "I'm sorry, but without the image provided", 'b',
+    'A', 'A. cat', 'It is A', 'Answer: C', '', 'bird', 'B or C', 'four',
+    'blue', 'C) six',
+]
+
+
+def xlsx_cells(path):
+    """Every cell value of the first sheet, row by row."""
+    from openpyxl import load_workbook
+    return [list(row) for row in load_workbook(path).active.iter_rows(
+        values_only=True)]
+
+
+@pytest.mark.parametrize('all_rounds', [False, True])
+def test_mmbench_prompts_parity(tmp_path, all_rounds):
+    pytest.importorskip('pandas')
+    info = fx.make_mmbench(str(tmp_path))
+    tsv = str(tmp_path / info['tsv'])
+    dataset = MMBench(question_file=tsv, all_rounds=all_rounds)
+    ours = [dataset.get_data_info(i) for i in range(len(dataset))]
+    official = ref.mmbench_prompts(tsv, all_rounds=all_rounds)
+    assert [(d['question_id'], d['round_id'], d['question'], d['options'],
+             d['option_letters']) for d in ours] == official
+    # 'None' as an option ends the options, as pandas' NaN does there.
+    assert ours[-1]['options'] == ['two', 'four', 'six'] or all_rounds
+
+
+def test_mmbench_parity(tmp_path):
+    pytest.importorskip('pandas')
+    info = fx.make_mmbench(str(tmp_path))
+    tsv = str(tmp_path / info['tsv'])
+    for all_rounds in (False, True):
+        dataset = MMBench(question_file=tsv, all_rounds=all_rounds)
+        metric = MMBenchMetric(file_path=str(tmp_path / 'sub.xlsx'))
+        metric.check_dataset(dataset)
+        n = len(dataset)
+        for shift in range(len(AWKWARD_CHOICES)):
+            answers = [AWKWARD_CHOICES[(k + shift) % len(AWKWARD_CHOICES)]
+                       for k in range(n)]
+            results = _dataset_results(dataset, answers)
+            metric.results = []
+            metric.process(None, results)
+            ours = metric.compute_metrics(metric.results)
+            rows = [(r['question_id'], metric._choices(r), r['gt_answer'],
+                     r['pred_answer']) for r in results]
+            assert ours['circular_acc'] == pytest.approx(
+                ref.mmbench_circular_eval(rows))
+            if not all_rounds:  # LLaVA's file holds one reply per row
+                ref.mmbench_submission(
+                    tsv, [dict(question_id=r['question_id'],
+                               text=r['pred_answer']) for r in results],
+                    str(tmp_path / 'official.xlsx'))
+                assert xlsx_cells(metric.file_path) == xlsx_cells(
+                    str(tmp_path / 'official.xlsx'))
+    for text in AWKWARD_CHOICES:
+        choices = dict(A='cat', B='dog', C='bird', D='fish')
+        assert infer_choice(text, choices) == ref.vlmeval_can_infer(
+            text, choices), text
+    assert infer_choice('The answer is B', dict(A='x', B='y')) == 'B'
+    assert infer_choice('It is A', dict(A='x', B='y')) == 'A'
+
+
+def test_mmbench_test_split_submission(tmp_path):
+    pytest.importorskip('pandas')
+    info = fx.make_mmbench(str(tmp_path), with_answers=False)
+    tsv = str(tmp_path / info['tsv'])
+    dataset = MMBench(question_file=tsv)
+    metric = MMBenchMetric(file_path=str(tmp_path / 'sub.xlsx'))
+    metric.check_dataset(dataset)
+    results = _dataset_results(dataset, AWKWARD_CHOICES)
+    metric.process(None, results)
+    assert metric.compute_metrics(metric.results) == {
+        'num_answers': len(dataset)}
+    ref.mmbench_submission(tsv, [dict(question_id=r['question_id'],
+                                      text=r['pred_answer'])
+                                 for r in results],
+                           str(tmp_path / 'official.xlsx'))
+    assert xlsx_cells(metric.file_path) == xlsx_cells(
+        str(tmp_path / 'official.xlsx'))

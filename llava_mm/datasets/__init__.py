@@ -4,6 +4,7 @@ from .gqa import GQA
 from .llava_eval_questions import LLaVAEvalQuestions
 from .llava_instruct import LLaVAInstruct
 from .mme import MME
+from .mmbench import MMBench
 from .pope import POPE
 from .scienceqa import ScienceQA
 from .textvqa import TextVQA
@@ -15,7 +16,7 @@ from .text_transforms import AppendToQuestion  # noqa: F401
 
 __all__ = [
     'CLIPResizeCrop', 'COCOCaption', 'COCOVQA', 'GQA', 'LLaVAEvalQuestions',
-    'LLaVAInstruct', 'LengthGroupedSampler', 'LoadImage', 'MME', 'POPE',
-    'PackInputs', 'PadToSquare', 'PhaseSampler', 'SEEDBench', 'ScienceQA',
-    'TextVQA', 'load_image_file', 'to_rgb_pil'
+    'LLaVAInstruct', 'LengthGroupedSampler', 'LoadImage', 'MMBench', 'MME',
+    'POPE', 'PackInputs', 'PadToSquare', 'PhaseSampler', 'SEEDBench',
+    'ScienceQA', 'TextVQA', 'load_image_file', 'to_rgb_pil'
 ]
