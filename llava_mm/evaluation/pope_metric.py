@@ -64,7 +64,7 @@ class POPEMetric(BenchmarkMetric):
     the label, "yes" being the positive class, for each split
     (``adversarial``, ``popular``, ``random``) on its own, as
     ``eval_pope.py`` prints them. ``f1`` and ``acc`` are the means over
-    the splits evaluated; the LLaVA-1.5 paper reports the mean F1.
+    the splits evaluated.
 
     Returns from ``compute_metrics`` (percent): ``<split>/acc``,
     ``<split>/precision``, ``<split>/recall``, ``<split>/f1``,
