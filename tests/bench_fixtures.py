@@ -46,7 +46,7 @@ def dump_jsonl(items: List[dict], path: str) -> str:
 
 
 def tiny_config(bench_config: str, path: str, max_new_tokens: int = 6,
-                batch_size: int = 2) -> str:
+                batch_size: int = 8) -> str:
     """The benchmark config with the shipped tiny model in place of the 7B.
 
     Dataset, evaluator, task and prompt template stay those of
