@@ -108,6 +108,24 @@ class BenchmarkMetric(BaseMetric):
         raise NotImplementedError
 
 
+class FileWritingMetric(SubmissionFileMixin, BenchmarkMetric):
+    """A :class:`BenchmarkMetric` that also writes a file
+    (:class:`SubmissionFileMixin`).
+
+    Args:
+        file_path (str, optional): The file; defaults to
+            ``<work_dir>/<default_file_name>``.
+        collect_device (str): ``'cpu'`` or ``'gpu'``.
+        prefix (str, optional): Metric name prefix.
+    """
+
+    def __init__(self, file_path: Optional[str] = None,
+                 collect_device: str = 'cpu',
+                 prefix: Optional[str] = None) -> None:
+        super().__init__(collect_device=collect_device, prefix=prefix)
+        self.init_file_path(file_path)
+
+
 def percent(part: float, whole: float) -> float:
     """``100 * part / whole``, 0 for an empty whole.
 

@@ -1,12 +1,12 @@
 """GQA accuracy: LLaVA's ``scripts/convert_gqa_for_eval.py``, then the
 accuracy of GQA's ``eval.py``."""
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 from mmengine.fileio import dump
 from mmengine.logging import print_log
 
 from llava_mm.registry import METRICS
-from .bench_metric import BenchmarkMetric, SubmissionFileMixin, percent
+from .bench_metric import FileWritingMetric, percent
 
 
 def gqa_prediction(text: str) -> str:
@@ -22,7 +22,7 @@ def gqa_prediction(text: str) -> str:
 
 
 @METRICS.register_module()
-class GQAAcc(SubmissionFileMixin, BenchmarkMetric):
+class GQAAcc(FileWritingMetric):
     """GQA accuracy over the balanced questions, in percent.
 
     A prediction (:func:`gqa_prediction`) is right when it equals GQA's
@@ -46,12 +46,6 @@ class GQAAcc(SubmissionFileMixin, BenchmarkMetric):
     keys = ('question_id', 'gt_answer', 'structural', 'is_balanced',
             'question')
     dataset = 'llava_mm.datasets.GQA'
-
-    def __init__(self, file_path: Optional[str] = None,
-                 collect_device: str = 'cpu',
-                 prefix: Optional[str] = None) -> None:
-        super().__init__(collect_device=collect_device, prefix=prefix)
-        self.init_file_path(file_path)
 
     def sample_log(self, sample: dict) -> dict:
         """What ``--out`` records of one sample, beside its prediction.

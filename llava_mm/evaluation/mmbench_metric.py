@@ -10,7 +10,7 @@ from mmengine.logging import print_log
 from mmengine.utils import mkdir_or_exist
 
 from llava_mm.registry import METRICS
-from .bench_metric import BenchmarkMetric, SubmissionFileMixin, percent
+from .bench_metric import FileWritingMetric, percent
 
 # Columns LLaVA's script leaves out of the submission file, and where it
 # puts the predictions.
@@ -78,7 +78,7 @@ def infer_choice(answer: str, choices: Dict[str, str]) -> Union[str, bool]:
 
 
 @METRICS.register_module()
-class MMBenchMetric(SubmissionFileMixin, BenchmarkMetric):
+class MMBenchMetric(FileWritingMetric):
     """The MMBench submission file and, with answers, a circular accuracy.
 
     The file is LLaVA's ``.xlsx`` (needs ``openpyxl``): the TSV's rows and
@@ -115,8 +115,8 @@ class MMBenchMetric(SubmissionFileMixin, BenchmarkMetric):
     def __init__(self, file_path: Optional[str] = None,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
-        super().__init__(collect_device=collect_device, prefix=prefix)
-        self.init_file_path(file_path)
+        super().__init__(file_path=file_path, collect_device=collect_device,
+                         prefix=prefix)
         self.tsv_file = None
         try:
             import openpyxl  # noqa: F401

@@ -2,17 +2,17 @@
 computes it, and its leaderboard file."""
 import json
 from collections import defaultdict
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 from mmengine.fileio import put_text
 from mmengine.logging import print_log
 
 from llava_mm.registry import METRICS
-from .bench_metric import BenchmarkMetric, SubmissionFileMixin, percent
+from .bench_metric import FileWritingMetric, percent
 
 
 @METRICS.register_module()
-class SEEDAcc(SubmissionFileMixin, BenchmarkMetric):
+class SEEDAcc(FileWritingMetric):
     """SEED-Bench accuracy: the answer must be exactly the option letter.
 
     As LLaVA's script, there is no parsing: ``"A"`` is right, ``"A."`` or
@@ -36,12 +36,6 @@ class SEEDAcc(SubmissionFileMixin, BenchmarkMetric):
     keys = ('seed_question_id', 'gt_answer', 'data_type', 'question_type',
             'question')
     dataset = 'llava_mm.datasets.SEEDBench'
-
-    def __init__(self, file_path: Optional[str] = None,
-                 collect_device: str = 'cpu',
-                 prefix: Optional[str] = None) -> None:
-        super().__init__(collect_device=collect_device, prefix=prefix)
-        self.init_file_path(file_path)
 
     def sample_log(self, sample: dict) -> dict:
         """What ``--out`` records of one sample, beside its prediction.

@@ -1,17 +1,17 @@
 """The VizWiz-VQA test submission, as LLaVA's
 ``scripts/convert_vizwiz_for_submission.py`` writes it."""
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 from mmengine.fileio import dump
 from mmengine.logging import print_log
 
 from llava_mm.registry import METRICS
-from .bench_metric import BenchmarkMetric, SubmissionFileMixin
+from .bench_metric import FileWritingMetric
 from .vqa_answers import evalai_answer
 
 
 @METRICS.register_module()
-class ReportVizWiz(SubmissionFileMixin, BenchmarkMetric):
+class ReportVizWiz(FileWritingMetric):
     """Write ``[{"image", "answer"}]`` for the VizWiz EvalAI server.
 
     One entry per question, in question-file order; each answer is the
@@ -31,12 +31,6 @@ class ReportVizWiz(SubmissionFileMixin, BenchmarkMetric):
     default_file_name = 'vizwiz_submission.json'
     keys = ('image', 'question')
     dataset = 'llava_mm.datasets.LLaVAEvalQuestions'
-
-    def __init__(self, file_path: Optional[str] = None,
-                 collect_device: str = 'cpu',
-                 prefix: Optional[str] = None) -> None:
-        super().__init__(collect_device=collect_device, prefix=prefix)
-        self.init_file_path(file_path)
 
     def sample_log(self, sample: dict) -> dict:
         """What ``--out`` records of one sample, beside its prediction.
