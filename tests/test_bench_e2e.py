@@ -161,3 +161,36 @@ def test_mmbench_test_config(size):
     assert cfg.test_dataloader.dataset.question_file == \
         'mmbench_test_20230712.tsv'
     assert cfg.test_evaluator.type == 'MMBenchMetric'
+
+
+def test_mmbench_all_rounds_interrupted_and_resumed(tmp_path):
+    """Rows whose image is inside the TSV and several rounds per question
+    resume like any other set: nothing predicted twice, same scoring."""
+    root = str(tmp_path / 'data')
+    fx.make_mmbench(root)
+    config = fx.tiny_config(osp.join(CONFIGS, 'llava-7b-v1.5_mmbench.py'),
+                            str(tmp_path / 'tiny.py'), batch_size=4)
+    work, out = str(tmp_path / 'work'), str(tmp_path / 'samples.json')
+    args = (config, fx.TINY_CHECKPOINT, work, '--data-root', root)
+    options = ['test_dataloader.dataset.all_rounds=True']
+    assert run_test_main(*args, cfg_options=options +
+                         ['test_cfg.max_batches=2']) == {}
+    with open(osp.join(work, 'predictions_rank0.jsonl')) as f:
+        first = [json.loads(line) for line in f][1:]
+    assert len(first) == 8
+    metrics = run_test_main(*args, '--resume', '--out', out,
+                            cfg_options=options)
+    with open(out) as f:
+        records = json.load(f)
+    # 4 rounds + 2 + 4 + 3 = 13 prompts; the first 8 kept, not redone.
+    assert len(records) == 13
+    assert [r['pred_answer'] for r in records[:8]] == [
+        r['pred_answer'] for r in first]
+    assert [(r['question_id'], r['round_id']) for r in records[:5]] == [
+        (0, 0), (0, 1), (0, 2), (0, 3), (1, 0)]
+    groups = {}
+    for r in records:
+        groups.setdefault(r['question_id'] % 1_000_000, []).append(
+            r['correct'])
+    assert metrics['MMBench/circular_acc'] == pytest.approx(
+        100 * sum(all(g) for g in groups.values()) / len(groups))
