@@ -5,7 +5,7 @@
 data_root = 'playground/data/eval/MME'
 
 test_dataloader = dict(
-    batch_size=8,
+    batch_size='auto',  # by device: llava_mm/engine/batching.py
     num_workers=2,
     dataset=dict(
         type='MME',
