@@ -12,7 +12,7 @@ import json
 import os
 import os.path as osp
 import re
-from typing import Iterator, Sequence, Tuple
+from typing import Iterator, Sequence, Tuple, Union
 
 import torch
 from mmengine.config import Config
@@ -176,7 +176,8 @@ def export_llava_hf(cfg: Config, checkpoint: str, out_dir: str,
     return out_dir
 
 
-def llava_hf_input_ids(ours, prompts: Sequence[str], n_patches: int,
+def llava_hf_input_ids(ours, prompts: Sequence[str],
+                       n_patches: Union[int, Sequence[int]],
                        image_token_id: int,
                        pad_id: int) -> Tuple[torch.Tensor, torch.Tensor]:
     """The same prompts as llava-hf input ids (image token expanded).
@@ -184,18 +185,21 @@ def llava_hf_input_ids(ours, prompts: Sequence[str], n_patches: int,
     Args:
         ours (Llava): Tokenises exactly as our model does.
         prompts (Sequence[str]): Questions.
-        n_patches (int): Image tokens per image.
+        n_patches (int | Sequence[int]): Image tokens per image, or for
+            each prompt (LLaVA-NeXT: they depend on the image size).
         image_token_id (int): llava-hf's ``<image>`` id.
         pad_id (int): Padding id (left padding).
 
     Returns:
         tuple: ``input_ids`` and ``attention_mask``, (B, L).
     """
+    if isinstance(n_patches, int):
+        n_patches = [n_patches] * len(prompts)
     seqs = []
-    for p in prompts:
+    for p, n in zip(prompts, n_patches):
         ids = ours.tokenize_prompt(ours.format_prompt(p))
         cut = ids.index(IMAGE_TOKEN_INDEX)
-        seqs.append(ids[:cut] + [image_token_id] * n_patches + ids[cut + 1:])
+        seqs.append(ids[:cut] + [image_token_id] * n + ids[cut + 1:])
     L = max(map(len, seqs))
     input_ids = torch.full((len(seqs), L), pad_id)
     mask = torch.zeros(len(seqs), L, dtype=torch.long)

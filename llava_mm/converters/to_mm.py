@@ -138,7 +138,12 @@ def read_json(path: str) -> dict:
 def convert_llava_hf(src: str,
                      vocab_size: Optional[int] = None
                      ) -> Dict[str, torch.Tensor]:
-    """A transformers ``LlavaForConditionalGeneration`` dir -> our layout.
+    """A transformers LLaVA directory -> our layout.
+
+    ``LlavaForConditionalGeneration`` (v1.5) and
+    ``LlavaNextForConditionalGeneration`` (v1.6, whose ``image_newline``
+    goes to ``model.lang_encoder.model.image_newline``) directories, in the
+    llava-hf layout or as saved again by transformers >= 4.52.
 
     Args:
         src (str): The directory (``config.json`` and weights).
@@ -150,9 +155,10 @@ def convert_llava_hf(src: str,
         dict: OpenMMLab-layout state dict, vision tower included.
     """
     config = read_json(osp.join(src, 'config.json'))
-    if config.get('model_type') != 'llava':
+    if config.get('model_type') not in ('llava', 'llava_next'):
         raise ValueError(f'{src}/config.json has model_type '
-                         f'{config.get("model_type")!r}, expected "llava".')
+                         f'{config.get("model_type")!r}, expected "llava" '
+                         'or "llava_next".')
     layer = config.get('vision_feature_layer', -2)
     strategy = config.get('vision_feature_select_strategy', 'default')
     if not isinstance(layer, int) or strategy != 'default':

@@ -1,3 +1,4 @@
+from .anyres import AnyResTiles
 from .coco_caption import COCOCaption
 from .coco_vqa import COCOVQA
 from .llava_instruct import LLaVAInstruct
@@ -7,7 +8,7 @@ from .transforms import (CLIPResizeCrop, LoadImage, PackInputs, PadToSquare,
 from .text_transforms import AppendToQuestion  # noqa: F401
 
 __all__ = [
-    'CLIPResizeCrop', 'COCOCaption', 'COCOVQA', 'LLaVAInstruct',
+    'AnyResTiles', 'CLIPResizeCrop', 'COCOCaption', 'COCOVQA', 'LLaVAInstruct',
     'LengthGroupedSampler', 'LoadImage',
     'PackInputs', 'PhaseSampler',
     'PadToSquare', 'load_image_file', 'to_rgb_pil'
