@@ -68,7 +68,8 @@ class MultiModalDataPreprocessor(BaseDataPreprocessor):
 
         Returns:
             dict: ``images`` (B, 3, H, W), or (B, max T_i, 3, H, W) for
-            tiles (zero tiles after each sample's own), float32, and
+            tiles (zero tiles after each sample's own, as transformers'
+            ``LlavaNextImageProcessor`` pads), float32, and
             ``data_samples``.
         """
         data = self.cast_data(data)
@@ -81,8 +82,11 @@ class MultiModalDataPreprocessor(BaseDataPreprocessor):
                     'Images in a batch have different shapes '
                     f'{sorted(shapes)}; the pipeline must resize/crop them '
                     'to one size.')
-            inputs = stack_tiles(inputs) if tiled else torch.stack(
-                list(inputs))
+            if tiled:  # zero tiles (after normalising) fill the batch
+                return dict(images=stack_tiles(
+                    [self.normalize(x) for x in inputs]),
+                    data_samples=data.get('data_samples'))
+            inputs = torch.stack(list(inputs))
         samples: Optional[list] = data.get('data_samples')
         return dict(images=self.normalize(inputs), data_samples=samples)
 
