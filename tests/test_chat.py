@@ -166,7 +166,7 @@ def test_a_stream_closed_early_keeps_what_was_seen(caption_model):
 
 def test_stop_when_set_ends_generation(caption_model):
     chat = LlavaChat(caption_model)
-    images = chat._preprocess(DEMO)
+    images, _ = chat._preprocess(DEMO)
     done = threading.Event()
     full = caption_model.generate(images, max_new_tokens=16)
     done.set()
