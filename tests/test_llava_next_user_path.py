@@ -111,3 +111,30 @@ def test_chat_counts_the_image_tokens_of_its_grid(setup, tokenizer_dir):
         assert first == inference_model(
             vqa, img, 'What is in the image?',
             max_new_tokens=5)['pred_answer']
+
+
+def test_training_loss_reaches_the_newline(setup, tokenizer_dir):
+    """The loss (right-padded batch of two grids) trains the projector and
+    image_newline, as the official recipe does, the frozen tower not."""
+    from mmengine.dataset import pseudo_collate
+    from mmpretrain.structures import DataSample
+
+    from llava_mm.apis.base_inferencer import build_test_pipeline
+    _, hf_dir = setup
+    model = build(tokenizer_dir, hf_dir, 'caption').train()
+    pipeline = build_test_pipeline(model.cfg)
+    rng = np.random.default_rng(4)
+    packed = []
+    for (h, w), caption in [((30, 170), 'a cat'), ((120, 130), 'a dog')]:
+        item = pipeline(dict(img=Image.fromarray(
+            rng.integers(0, 255, (h, w, 3), np.uint8))))
+        item['data_samples'].set_field(caption, 'gt_caption')
+        packed.append(item)
+    batch = model.data_preprocessor(pseudo_collate(packed), True)
+    assert isinstance(batch['data_samples'][0], DataSample)
+    loss = model(batch['images'], batch['data_samples'], mode='loss')['loss']
+    loss.backward()
+    assert loss.isfinite()
+    assert model.image_newline.grad is not None
+    assert model.image_newline.grad.abs().sum() > 0
+    assert model.model.vision_tower.pos_embed.grad is None
