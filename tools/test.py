@@ -22,6 +22,7 @@ from mmengine.registry import init_default_scope
 from mmengine.dist import is_main_process
 
 from llava_mm.apis import init_model
+from llava_mm.engine.batching import resolve_batch_size
 from llava_mm.engine.config_text import TextOnceConfig
 from llava_mm.engine.eval_config import apply_data_root, apply_prompts
 from llava_mm.engine.eval_runner import (EvalRunner, summary,
@@ -234,6 +235,8 @@ def main(argv=None) -> dict:
     model = init_model(cfg, args.checkpoint,
                        device=local_device(args.launcher), dtype=args.dtype,
                        quantization=args.quantization)
+    cfg.test_dataloader.batch_size = resolve_batch_size(
+        cfg.test_dataloader.get('batch_size', 'auto'), model)
     runner = EvalRunner(
         model=model,
         verbose=args.verbose,

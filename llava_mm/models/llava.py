@@ -15,7 +15,7 @@ the image's patch features are spliced in where ``<image>`` stood. With
 ``image_aspect_ratio='anyres'`` (LLaVA-NeXT) each image comes as tiles and
 its features are laid out by :class:`~llava_mm.models.anyres.AnyRes`.
 """
-from typing import Dict, List, Optional, Union
+from typing import Dict, List, Optional
 
 import torch
 import torch.nn.functional as F
@@ -26,9 +26,7 @@ from torch import nn
 from llava_mm.constants import (CAPTION_PROMPT, IGNORE_INDEX, IMAGE_TOKEN,
                                 IMAGE_TOKEN_INDEX)
 from llava_mm.conversation import VICUNA_V1
-from llava_mm.generation.setup import (add_cache, add_finite_check,
-                                       check_context)
-from llava_mm.ops.cpu.speedups import check_setting, resolve
+from llava_mm.generation.engine import GenerationEngine, attach_engine
 from llava_mm.registry import MODELS, TOKENIZER
 from .anyres import build_anyres, image_newline
 from .builders import _causal_lm  # noqa: F401  (registers the builders)
@@ -92,17 +90,6 @@ class Llava(PromptMixin, BaseModel):
         freeze_projector (bool): Freeze the projector. Defaults to False.
         freeze_lm (bool): Freeze the language model. Defaults to False.
         load_lang_pretrained (bool): Load the LM's own weights at build.
-        prefill (str): How ``generate`` runs the prompt pass:
-            ``'batched'`` (one pass of the padded batch, as transformers
-            does), ``'each'`` (sample by sample into the cache, no padding
-            and none of the last layer's unread work:
-            :func:`~llava_mm.generation.kv_cache.prefill_each`) or ``'auto'``
-            (``'each'`` on CPU where ``cpu_speedups`` chose it, else
-            ``'batched'``). Defaults to ``'auto'``.
-        cpu_speedups (str | dict): The CPU speed-ups that
-            :func:`~llava_mm.apis.init_model` applies: ``'auto'``, ``'on'``,
-            ``'off'`` or a dict (see :mod:`llava_mm.ops.cpu.speedups`).
-            Defaults to ``'auto'``.
         data_preprocessor (dict, optional): Defaults to
             :class:`MultiModalDataPreprocessor`.
         init_cfg (dict, optional): mmengine init config.
@@ -131,8 +118,6 @@ class Llava(PromptMixin, BaseModel):
                  freeze_projector: bool = False,
                  freeze_lm: bool = False,
                  load_lang_pretrained: bool = False,
-                 prefill: str = 'auto',
-                 cpu_speedups: Union[str, dict] = 'auto',
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(
@@ -154,15 +139,10 @@ class Llava(PromptMixin, BaseModel):
                 f'turn_tmpl must hold "{{question}}" and no "{IMAGE_TOKEN}", '
                 f'got {turn_tmpl!r}.')
         self.turn_tmpl = turn_tmpl
-        if prefill not in ('auto', 'batched', 'each'):
-            raise ValueError(f'prefill must be "auto", "batched" or "each", '
-                             f'got {prefill!r}.')
-        self.prefill = prefill
-        check_setting(cpu_speedups)
-        self.cpu_speedups = cpu_speedups
-        # Set by apply_cpu_speedups (init_model); None (a model built
-        # otherwise, e.g. by a training Runner): resolved from the setting.
-        self.cpu_prefill_each = None
+        # How generate runs on the device (llava_mm.generation.engine): set
+        # by init_model; a model built otherwise (a training Runner) gets
+        # the 'auto' engine at its first generate.
+        self.engine: Optional[GenerationEngine] = None
         self.generation_cfg = dict(generation_cfg or {})
         self.mm_vision_select_layer = mm_vision_select_layer
 
@@ -358,27 +338,14 @@ class Llava(PromptMixin, BaseModel):
         cfg = {**self.generation_cfg, **generation_cfg}
         cfg.setdefault('max_new_tokens', 32)
         cfg.setdefault('do_sample', False)
-        batch = self.build_batch(images, data_samples)
-        total = check_context(self.lang_encoder,
-                              batch['inputs_embeds'].shape[1],
-                              cfg['max_new_tokens'])
-        on_cpu = batch['attention_mask'].device.type == 'cpu'
-        each = self.prefill == 'each' or (
-            self.prefill == 'auto' and on_cpu and self._cpu_prefill_each())
-        add_cache(self.lang_encoder, batch, cfg, total, each)
-        add_finite_check(cfg)
         tok = self.tokenizer
         cfg.setdefault('eos_token_id', tok.eos_token_id)
         cfg.setdefault('pad_token_id', tok.pad_token_id
                        if tok.pad_token_id is not None else tok.eos_token_id)
-        return self.lang_encoder.generate(
-            inputs_embeds=batch['inputs_embeds'],
-            attention_mask=batch['attention_mask'], **cfg)
-
-    def _cpu_prefill_each(self) -> bool:
-        if self.cpu_prefill_each is None:
-            return resolve(self.cpu_speedups)['prefill_each']
-        return self.cpu_prefill_each
+        batch = self.build_batch(images, data_samples)
+        engine = self.engine or attach_engine(self, kernels=False)
+        return engine.generate(self.lang_encoder, batch['inputs_embeds'],
+                               batch['attention_mask'], cfg)
 
     def predict(self,
                 images: torch.Tensor,

@@ -175,7 +175,8 @@ def check_state_dict(model: nn.Module, state: Dict[str, torch.Tensor],
 
 def cast_checked(state: Dict[str, torch.Tensor],
                  dtype: Optional[torch.dtype],
-                 source: str) -> Dict[str, torch.Tensor]:
+                 source: str,
+                 device: Optional[str] = None) -> Dict[str, torch.Tensor]:
     """Cast floating tensors to ``dtype`` and refuse NaN/inf weights.
 
     One reduction per tensor (:func:`torch.aminmax`, which propagates
@@ -187,12 +188,17 @@ def cast_checked(state: Dict[str, torch.Tensor],
         state (dict): Checked state dict (names and shapes).
         dtype (torch.dtype, optional): Target dtype of floating tensors.
         source (str): File name(s), for the message.
+        device (str, optional): Move each tensor there first (an
+            accelerator casts and checks far faster than the CPU).
 
     Returns:
         dict: The tensors to assign.
     """
     out = {}
+    move = device is not None and torch.device(device).type != 'cpu'
     for k, v in state.items():
+        if move:
+            v = v.to(device)
         if v.is_floating_point():
             if dtype is not None:
                 v = v.to(dtype)
@@ -260,7 +266,9 @@ def load_llava_checkpoint(model: nn.Module,
         quantization (dict, optional): From
             :func:`~llava_mm.models.quantization.parse_quantization`: the
             LM's decoder Linear layers are quantized as they are read.
-        device (str, optional): Where quantized layers are made.
+        device (str, optional): Where quantized layers are made; on an
+            accelerator, the other tensors are also moved there before
+            they are cast and checked.
     """
     if osp.isdir(checkpoint):
         from llava_mm.converters.to_mm import convert_llava_hf
@@ -303,7 +311,7 @@ def load_llava_checkpoint(model: nn.Module,
         quantize_while_loading(
             model, state, quantization, dtype, device, path,
             check=lambda part: cast_checked(part, dtype, sources))
-    state = cast_checked(state, dtype, sources)
+    state = cast_checked(state, dtype, sources, device)
     if quantization is not None:
         from .quantization import copy_off_file
         state = copy_off_file(state, path)
