@@ -204,3 +204,20 @@ def test_image_token_counts_match_transformers_processor(tokenizer):
         expected = proc._get_number_of_features(h, w, 336, 336) - 1
         assert anyres.num_tokens((h, w)) == expected, (h, w)
     assert anyres.num_tokens((672, 672)) == 576 + 48 * 49
+
+
+def test_pipeline_and_model_must_agree(hf_and_ours, tokenizer_dir):
+    """Tiles without their image_size, or given to a one-image model, are
+    refused with what to change."""
+    from llava_mm.registry import MODELS
+    from tiny import tiny_llava_model_cfg
+    _, ours = hf_and_ours
+    batch = batch_of_all(ours)
+    for s in batch['data_samples']:
+        del s.image_size
+    with pytest.raises(ValueError, match='"image_size" to the meta_keys'):
+        ours(batch['images'], batch['data_samples'], mode='tensor')
+    plain = MODELS.build(tiny_llava_model_cfg(tokenizer_dir, TEXT_VOCAB,
+                                              img_size=TILE))
+    with pytest.raises(ValueError, match='image_aspect_ratio="anyres"'):
+        plain(batch['images'], batch['data_samples'], mode='tensor')

@@ -279,6 +279,11 @@ class Llava(PromptMixin, BaseModel):
         samples = data_samples or [None] * images.shape[0]
         prompts, targets, labels = self.batch_ids(samples, with_targets)
         if self.anyres is None:
+            if images.ndim != 4:
+                raise ValueError(
+                    f'Images of shape {tuple(images.shape)}: tiles (from '
+                    'AnyResTiles) need a model with image_aspect_ratio='
+                    '"anyres"; use the test pipeline of this model\'s config.')
             image_feats = self.encode_images(images)
         else:  # (B, tiles, 3, H, W): a list of (N_b, D), N_b per image
             image_feats = self.anyres.encode(self.encode_images, images,
