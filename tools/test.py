@@ -43,7 +43,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         argparse.Namespace: The parsed arguments.
     """
     parser = argparse.ArgumentParser(
-        description='Evaluate a LLaVA model (COCO caption, VQAv2).')
+        description='Evaluate a LLaVA model (COCO caption, VQAv2, the '
+        'LLaVA-1.5 benchmarks).')
     parser.add_argument('config', help='config file')
     parser.add_argument('checkpoint', help='OpenMMLab LLaVA checkpoint')
     parser.add_argument(
