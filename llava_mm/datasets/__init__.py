@@ -1,3 +1,4 @@
+from .anyres import AnyResTiles
 from .coco_caption import COCOCaption
 from .coco_vqa import COCOVQA
 from .gqa import GQA
@@ -15,8 +16,9 @@ from .transforms import (CLIPResizeCrop, LoadImage, PackInputs, PadToSquare,
 from .text_transforms import AppendToQuestion  # noqa: F401
 
 __all__ = [
-    'CLIPResizeCrop', 'COCOCaption', 'COCOVQA', 'GQA', 'LLaVAEvalQuestions',
-    'LLaVAInstruct', 'LengthGroupedSampler', 'LoadImage', 'MMBench', 'MME',
-    'POPE', 'PackInputs', 'PadToSquare', 'PhaseSampler', 'SEEDBench',
-    'ScienceQA', 'TextVQA', 'load_image_file', 'to_rgb_pil'
+    'AnyResTiles', 'CLIPResizeCrop', 'COCOCaption', 'COCOVQA', 'GQA',
+    'LLaVAEvalQuestions', 'LLaVAInstruct', 'LengthGroupedSampler',
+    'LoadImage', 'MMBench', 'MME', 'POPE', 'PackInputs', 'PadToSquare',
+    'PhaseSampler', 'SEEDBench', 'ScienceQA', 'TextVQA', 'load_image_file',
+    'to_rgb_pil'
 ]

@@ -6,11 +6,14 @@ with no renaming::
     model.vision_tower.*                   VisionTransformer (OpenMMLab keys)
     model.lang_encoder.model.*             transformers LlamaModel
     model.lang_encoder.model.mm_projector  Linear (v1) / Linear-GELU-Linear
+    model.lang_encoder.model.image_newline LLaVA-NeXT's row end (anyres)
     model.lang_encoder.lm_head             output head
 
 The prompt is cut at ``<image>``; every text chunk is tokenised on its own
 (the first one with BOS), as the official ``tokenizer_image_token`` does, and
-the image's patch features are spliced in where ``<image>`` stood.
+the image's patch features are spliced in where ``<image>`` stood. With
+``image_aspect_ratio='anyres'`` (LLaVA-NeXT) each image comes as tiles and
+its features are laid out by :class:`~llava_mm.models.anyres.AnyRes`.
 """
 from typing import Dict, List, Optional
 
@@ -25,39 +28,12 @@ from llava_mm.constants import (CAPTION_PROMPT, IGNORE_INDEX, IMAGE_TOKEN,
 from llava_mm.conversation import VICUNA_V1
 from llava_mm.generation.engine import GenerationEngine, attach_engine
 from llava_mm.registry import MODELS, TOKENIZER
+from .anyres import build_anyres, image_newline
 from .builders import _causal_lm  # noqa: F401  (registers the builders)
 from .data_preprocessor import build_data_preprocessor
+from .projector import build_projector
 from .prompting import PromptMixin
 from .sequence import build_multimodal_batch
-
-
-def build_projector(in_dims: int, out_dims: int, depth: int) -> nn.Module:
-    """LLaVA's projector: one Linear (v1) or Linear-(GELU-Linear)*(d-1).
-
-    Args:
-        in_dims (int): Vision feature width (``mm_hidden_size``).
-        out_dims (int): Language model width.
-        depth (int): Number of Linear layers; 0 is the identity, which
-            needs ``in_dims == out_dims``.
-
-    Returns:
-        nn.Module: The projector.
-    """
-    if depth < 0:
-        raise ValueError(f'mm_proj_depth must be >= 0, got {depth}.')
-    if depth == 0:
-        if in_dims != out_dims:
-            raise ValueError(
-                f'mm_proj_depth=0 (no projector) needs mm_hidden_size '
-                f'({in_dims}) equal to the language model width '
-                f'({out_dims}); use mm_proj_depth >= 1.')
-        return nn.Identity()
-    if depth == 1:
-        return nn.Linear(in_dims, out_dims)
-    modules = [nn.Linear(in_dims, out_dims)]
-    for _ in range(depth - 1):
-        modules += [nn.GELU(), nn.Linear(out_dims, out_dims)]
-    return nn.Sequential(*modules)
 
 
 class LlavaModules(nn.Module):
@@ -94,6 +70,14 @@ class Llava(PromptMixin, BaseModel):
             the official LLaVA (-2: the penultimate block's output). Blocks
             after it are neither built nor run. Defaults to -2.
         mm_proj_depth (int): Projector depth. Defaults to 1.
+        image_aspect_ratio (str): ``'anyres'`` (LLaVA-NeXT: tiled images,
+            see :mod:`~llava_mm.models.anyres`), or ``'pad'``/``'square'``
+            (one tower input per image; the pipeline pads or squashes).
+            Defaults to ``'pad'``.
+        image_grid_pinpoints (list, optional): anyres grid resolutions,
+            ``[[height, width], ...]``, as the pipeline's ``AnyResTiles``.
+        mm_patch_merge_type (str): anyres feature layout,
+            ``'spatial_unpad'`` (LLaVA-1.6) or ``'flat'``.
         generation_cfg (dict): Defaults for ``generate``.
         caption_prompt (str): The question put in ``{question}`` for
             captioning when none is given.
@@ -124,6 +108,9 @@ class Llava(PromptMixin, BaseModel):
                  use_im_start_end: bool = False,
                  mm_vision_select_layer: int = -2,
                  mm_proj_depth: int = 1,
+                 image_aspect_ratio: str = 'pad',
+                 image_grid_pinpoints: Optional[list] = None,
+                 mm_patch_merge_type: str = 'spatial_unpad',
                  generation_cfg: Optional[dict] = None,
                  caption_prompt: str = CAPTION_PROMPT,
                  turn_tmpl: str = VICUNA_V1.turn_tmpl(),
@@ -167,6 +154,8 @@ class Llava(PromptMixin, BaseModel):
 
         vision_tower = MODELS.build(
             dict(vision_encoder, select_layer=mm_vision_select_layer))
+        self.anyres = build_anyres(image_aspect_ratio, image_grid_pinpoints,
+                                   mm_patch_merge_type, vision_tower)
 
         lang_encoder = dict(lang_encoder)
         lang_encoder.setdefault('load_pretrained', load_lang_pretrained)
@@ -181,6 +170,8 @@ class Llava(PromptMixin, BaseModel):
         projector = build_projector(mm_hidden_size, lm.config.hidden_size,
                                     mm_proj_depth)
         self.model = LlavaModules(vision_tower, lm, projector)
+        if self.anyres is not None and self.anyres.uses_newline:
+            lm.model.image_newline = image_newline(lm.config.hidden_size)
         self.set_trainable(freeze_vision, freeze_projector, freeze_lm)
 
     def set_trainable(self, freeze_vision: bool, freeze_projector: bool,
@@ -196,6 +187,8 @@ class Llava(PromptMixin, BaseModel):
         self.model.vision_tower.requires_grad_(not freeze_vision)
         self.model.lang_encoder.requires_grad_(not freeze_lm)
         self.projector.requires_grad_(not freeze_projector)
+        if self.image_newline is not None:  # trained with the projector
+            self.image_newline.requires_grad_(not freeze_projector)
 
     def init_weights(self) -> None:
         """Random init of the parts transformers does not initialise."""
@@ -208,6 +201,16 @@ class Llava(PromptMixin, BaseModel):
     @property
     def lang_encoder(self) -> nn.Module:
         return self.model.lang_encoder
+
+    @property
+    def image_newline(self) -> Optional[nn.Parameter]:
+        return getattr(self.lang_encoder.model, 'image_newline', None)
+
+    def num_image_tokens(self, image_size: Optional[tuple] = None) -> int:
+        """Image positions in a prompt (anyres: for an (H, W) image)."""
+        if self.anyres is None:
+            return self.model.vision_tower.num_patches
+        return self.anyres.num_tokens(image_size)
 
     # ----------------------------------------------------------------- image
     def encode_images(self, images: torch.Tensor) -> torch.Tensor:
@@ -275,7 +278,16 @@ class Llava(PromptMixin, BaseModel):
         """
         samples = data_samples or [None] * images.shape[0]
         prompts, targets, labels = self.batch_ids(samples, with_targets)
-        image_feats = self.encode_images(images)
+        if self.anyres is None:
+            if images.ndim != 4:
+                raise ValueError(
+                    f'Images of shape {tuple(images.shape)}: tiles (from '
+                    'AnyResTiles) need a model with image_aspect_ratio='
+                    '"anyres"; use the test pipeline of this model\'s config.')
+            image_feats = self.encode_images(images)
+        else:  # (B, tiles, 3, H, W): a list of (N_b, D), N_b per image
+            image_feats = self.anyres.encode(self.encode_images, images,
+                                             samples, self.image_newline)
         return build_multimodal_batch(
             self.lang_encoder.get_input_embeddings(), prompts, image_feats,
             IMAGE_TOKEN_INDEX, targets=targets, target_labels=labels,

@@ -256,7 +256,10 @@ def load_llava_checkpoint(model: nn.Module,
     Args:
         model (Llava): The model.
         checkpoint (str): Path/URL of the LLaVA file (LM + projector, and
-            possibly the vision tower under ``model.vision_tower.``).
+            possibly the vision tower under ``model.vision_tower.``), or a
+            transformers LLaVA / LLaVA-NeXT (llava-hf) directory, converted
+            in memory (:func:`~llava_mm.converters.convert_llava_hf`; its
+            tensors stay memory-mapped too).
         vision_checkpoint (str, optional): Path/URL of the vision file, used
             when ``checkpoint`` has no vision keys.
         dtype (torch.dtype, optional): Cast floating tensors to it.
@@ -267,16 +270,21 @@ def load_llava_checkpoint(model: nn.Module,
             accelerator, the other tensors are also moved there before
             they are cast and checked.
     """
-    path = resolve_file(checkpoint, 'pretrained')
-    if quantization is not None:
-        # A file larger than RAM + swap cannot be mapped privately (the
-        # kernel charges a private writable mapping in full); a shared one
-        # is only read here and the tensors kept are copied off it below.
-        from .quantization import read_shared
-        state = read_shared(read_state_dict, path)
+    if osp.isdir(checkpoint):
+        from llava_mm.converters.to_mm import convert_llava_hf
+        path, state = checkpoint, convert_llava_hf(checkpoint)
     else:
-        state = dict(read_state_dict(path))
-    sources = osp.basename(path)
+        path = resolve_file(checkpoint, 'pretrained')
+        if quantization is not None:
+            # A file larger than RAM + swap cannot be mapped privately (the
+            # kernel charges a private writable mapping in full); a shared
+            # one is only read here and the tensors kept are copied off it
+            # below.
+            from .quantization import read_shared
+            state = read_shared(read_state_dict, path)
+        else:
+            state = dict(read_state_dict(path))
+    sources = osp.basename(osp.normpath(path))
     if not any(k.startswith(VISION_PREFIX) for k in state):
         if vision_checkpoint is None:
             raise KeyError(
