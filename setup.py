@@ -116,7 +116,9 @@ setup(
     ext_modules=kernel_extensions(),
     install_requires=requirements(),
     extras_require={
-        'tests': ['pytest', 'ruff'],
+        'tests': ['pytest', 'ruff', 'openpyxl'],
+        # The MMBench submission file (.xlsx).
+        'eval': ['openpyxl'],
         # tools/gradio_demo.py
         'demo': ['gradio>=6,<7'],
         # Low-bit loading and device_map (llava_mm/models/quantization.py).

@@ -4,6 +4,7 @@ import json
 import os.path as osp
 import threading
 
+import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
@@ -16,7 +17,10 @@ from llava_mm import LlavaChat, get_model
 from llava_mm.apis.chat import (DEFAULT_MAX_NEW_TOKENS, DEFAULT_TEMPERATURE,
                                 DEFAULT_TOP_P, StopWhenSet)
 from llava_mm.constants import V15_SYSTEM, VQA_SHORT_ANSWER_SUFFIX
-from llava_mm.conversation import LLAVA_V1, VICUNA_V1, Conversation
+from llava_mm.conversation import (LLAVA_V1, MISTRAL_INSTRUCT, VICUNA_V1,
+                                   Conversation)
+from llava_mm.datasets.image_modes import square_image
+from llava_mm.datasets.transforms import CLIP_MEAN_RGB
 from llava_mm.datasets import LLaVAInstruct
 from llava_mm.registry import DATASETS
 
@@ -46,6 +50,13 @@ def test_vicuna_v1_reads_as_the_official_template():
         ' USER: <im_start><image><im_end>\nq ASSISTANT:')
 
 
+def test_mistral_instruct_reads_as_the_official_template():
+    """LLaVA-1.6-Mistral's ``conv_mistral_instruct`` (LLAMA_2 style, no
+    system prompt)."""
+    text = MISTRAL_INSTRUCT.render([('q1', 'a1'), ('q2', None)])
+    assert text == '[INST] <image>\nq1 [/INST] a1 </s>[INST] q2 [/INST]'
+
+
 @pytest.mark.parametrize('name, template, suffix', [
     ('llava-7b-v1.5_caption', VICUNA_V1, ''),
     ('llava-7b-v1.5_vqa', VICUNA_V1, VQA_SHORT_ANSWER_SUFFIX),
@@ -53,6 +64,10 @@ def test_vicuna_v1_reads_as_the_official_template():
     ('llava-tiny-shapes_caption', VICUNA_V1, ''),
     ('llava-tiny-shapes_vqa', VICUNA_V1, VQA_SHORT_ANSWER_SUFFIX),
     ('llava-7b-v1_caption', LLAVA_V1, ''),
+    ('llava-v1.6-vicuna-7b_caption', VICUNA_V1, ''),
+    ('llava-v1.6-vicuna-13b_vqa', VICUNA_V1, VQA_SHORT_ANSWER_SUFFIX),
+    ('llava-v1.6-mistral-7b_caption', MISTRAL_INSTRUCT, ''),
+    ('llava-v1.6-mistral-7b_vqa', MISTRAL_INSTRUCT, VQA_SHORT_ANSWER_SUFFIX),
 ])
 def test_configs_use_the_conversation_templates(name, template, suffix):
     model = Config.fromfile(osp.join(ROOT, 'configs', 'llava',
@@ -154,7 +169,7 @@ def test_a_stream_closed_early_keeps_what_was_seen(caption_model):
 
 def test_stop_when_set_ends_generation(caption_model):
     chat = LlavaChat(caption_model)
-    images = chat._preprocess(DEMO)
+    images, _ = chat._preprocess(DEMO)
     done = threading.Event()
     full = caption_model.generate(images, max_new_tokens=16)
     done.set()
@@ -187,6 +202,52 @@ def positions(model, turns):
     prompt, targets, _ = model.batch_ids([sample], with_targets=True)
     return len(prompt[0]) + len(targets[0]) - 1 + \
         model.model.vision_tower.num_patches
+
+
+def test_regenerate_answers_the_last_question_again(caption_model):
+    chat = LlavaChat(caption_model, temperature=0)
+    with pytest.raises(ValueError, match='Nothing to regenerate'):
+        chat.regenerate()
+    question = 'Provide a one-sentence caption for the provided image.'
+    stream = chat.stream(question, image=DEMO)
+    next(stream)
+    stream.close()  # stopped after its first word
+    assert chat.history == [(question, 'a')]
+    full = 'a small red circle and a large blue square.'
+    assert ''.join(chat.regenerate()) == full
+    assert chat.history == [(question, full)]  # replaced, not added
+    with pytest.raises(ValueError, match='max_new_tokens'):
+        chat.regenerate(max_new_tokens=0)
+    assert chat.history == [(question, full)]  # a refusal keeps it
+    # A lone surrogate (bytes that were not UTF-8) is refused as text.
+    with pytest.raises(ValueError, match='lone surrogate at character 5'):
+        chat.ask('What \udcff colour?')
+    assert chat.history == [(question, full)]
+
+
+def test_image_modes_make_the_image_square_for_the_pipeline(vqa_model):
+    pipeline = vqa_model.cfg.test_pipeline  # pad, then resize to 64
+    panel = Image.open(DEMO).convert('RGB').resize((64, 64))
+    wide = Image.new('RGB', (192, 64), (50, 50, 50))
+    wide.paste(panel, (64, 0))
+    chat = LlavaChat(vqa_model)
+
+    def pre(img):  # the model input
+        return chat._preprocess(img)[0]
+
+    assert square_image(wide, 'Default', pipeline) is wide
+    pad = square_image(wide, 'Pad', pipeline)
+    assert pad.size == (192, 192)
+    assert pad.getpixel((0, 0)) == CLIP_MEAN_RGB
+    assert torch.equal(pre(pad), pre(wide))  # what LLaVA-1.5 does anyway
+    crop = square_image(wide, 'Crop', pipeline)
+    assert np.array_equal(np.asarray(crop), np.asarray(panel))
+    resize = square_image(wide, 'Resize', pipeline)
+    assert resize.size == (64, 64)
+    assert np.array_equal(np.asarray(resize), np.asarray(
+        wide.resize((64, 64), Image.BICUBIC)))
+    with pytest.raises(ValueError, match='use one of'):
+        square_image(wide, 'pad', pipeline)
 
 
 def test_a_full_context_drops_the_oldest_turns(vqa_model):

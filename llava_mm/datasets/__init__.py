@@ -1,6 +1,15 @@
 from llava_mm.utils.lazy import lazy_exports
+from .anyres import AnyResTiles
+from .gqa import GQA
+from .llava_eval_questions import LLaVAEvalQuestions
 from .llava_instruct import LLaVAInstruct
+from .mme import MME
+from .mmbench import MMBench
 from .pack_inputs import PackInputs
+from .pope import POPE
+from .scienceqa import ScienceQA
+from .textvqa import TextVQA
+from .seed_bench import SEEDBench
 from .samplers import LengthGroupedSampler, PhaseSampler
 from .transforms import (CLIPResizeCrop, LoadImage, PadToSquare,
                          load_image_file, to_rgb_pil)
@@ -15,8 +24,8 @@ __getattr__, __dir__, _lazy = lazy_exports(__name__, {
 })
 
 __all__ = [
-    'CLIPResizeCrop', 'LLaVAInstruct',
-    'LengthGroupedSampler', 'LoadImage',
-    'PackInputs', 'PhaseSampler',
-    'PadToSquare', 'load_image_file', 'to_rgb_pil', *_lazy
+    'AnyResTiles', 'CLIPResizeCrop', 'GQA', 'LLaVAEvalQuestions',
+    'LLaVAInstruct', 'LengthGroupedSampler', 'LoadImage', 'MMBench', 'MME',
+    'POPE', 'PackInputs', 'PadToSquare', 'PhaseSampler', 'SEEDBench',
+    'ScienceQA', 'TextVQA', 'load_image_file', 'to_rgb_pil', *_lazy
 ]

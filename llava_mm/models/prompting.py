@@ -24,10 +24,17 @@ def check_question(question: str, allow_empty: bool = False) -> None:
         ValueError: It holds ``<image>`` (the template already places the
             image; a second one cannot be matched to image features), or
             it is empty and ``allow_empty`` is False (the model would
-            answer nothing in particular, e.g. an empty caption).
+            answer nothing in particular, e.g. an empty caption), or it
+            holds a lone surrogate (the tokenizer cannot encode it).
     """
     if not isinstance(question, str):
         raise TypeError(f'A question must be a string, got {question!r}.')
+    bad = next((i for i, c in enumerate(question)
+                if '\ud800' <= c <= '\udfff'), None)
+    if bad is not None:  # e.g. from bytes that were not UTF-8
+        raise ValueError(f'The question {question!r} is not valid text: it '
+                         f'holds a lone surrogate at character {bad}. Remove '
+                         'it.')
     if IMAGE_TOKEN in question:
         raise ValueError(
             f'The question {question!r} contains "{IMAGE_TOKEN}"; the '

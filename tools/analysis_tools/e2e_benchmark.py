@@ -6,7 +6,7 @@ export), images, prompt and caption length run two ways, each in its own
 process, timed from process start to exit:
 
 - ours: ``python tools/test.py CONFIG CHECKPOINT`` (mmengine Runner,
-  dataloader, ``init_model`` with its default ``cpu_speedups``, the
+  dataloader, ``init_model`` with its default ``engine``, the
   COCOCaption metric);
 - transformers: ``LlavaForConditionalGeneration`` with its
   ``LlavaProcessor``, batches of ``--batch-size``, the same pycocoevalcap
@@ -17,7 +17,7 @@ process, timed from process start to exit:
 
 The images are square, so our pad-to-square step is a no-op and both
 pipelines see the same pixels up to their resize kernels. One untimed
-``init_model`` first builds what ``cpu_speedups`` compiles once per
+``init_model`` first builds what the engine compiles once per
 machine (the bf16 gemv kernel). Each
 side's time is split into start-up and exit, prediction and scoring
 (``ours_detail``, ``hf_detail``).
@@ -57,6 +57,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('--rounds', type=int, default=1,
                    help='runs of each side, alternating; best kept')
     p.add_argument('--out', default=None, help='JSON results file')
+    p.add_argument('--cfg-options', nargs='+', default=[],
+                   help="ours: tools/test.py's --cfg-options, e.g. "
+                   'test_dataloader.num_workers=2')
     p.add_argument('--hf-child', nargs=2, metavar=('HF_DIR', 'DATA_DIR'),
                    help=argparse.SUPPRESS)
     return p.parse_args(argv)
@@ -282,7 +285,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
                                args.new_tokens,
                                osp.join(root, 'test_config.py'))
     hf_proc = hf_dir_with_processor(cfg, hf_dir, hf_dir + '_processor')
-    # A first load builds what cpu_speedups compiles once per machine (the
+    # A first load builds what the engine compiles once per machine (the
     # gemv kernel), so that no timed run includes the build.
     init_model(config, ckpt, device='cpu', dtype=dtype)
     with open(osp.join(root, 'prompt.txt'), 'w') as f:  # for vllm_peer.py
@@ -291,7 +294,8 @@ def main(argv: Optional[List[str]] = None) -> dict:
     env['PYTHONPATH'] = os.pathsep.join(
         p for p in (REPO, env.get('PYTHONPATH')) if p)
     ours_cmd = [sys.executable, 'tools/test.py', config, ckpt, '--dtype',
-                dtype, '--work-dir']
+                dtype] + (['--cfg-options', *args.cfg_options]
+                          if args.cfg_options else []) + ['--work-dir']
     hf_cmd = [sys.executable, osp.abspath(__file__), '--preset',
               args.preset, '--work-dir', args.work_dir, '--dtype', dtype,
               '--batch-size', str(args.batch_size), '--new-tokens',
