@@ -118,14 +118,14 @@ import json, torch, torch.nn.functional as F
 from llava_mm import get_model
 from llava_mm.ops.cpu.gemv import bf16_gemv, load_kernel
 model = get_model('llava-tiny-shapes_caption', device='cpu', dtype='bf16',
-                  cpu_speedups=dict(bf16_gemv=True))
+                  engine=dict(bf16_gemv=True))
 g = torch.Generator().manual_seed(0)
 x = torch.randn(2, 96, generator=g).bfloat16()
 w = torch.randn(40, 96, generator=g).bfloat16()
 exact = F.linear(x.float(), w.float())
 err = (bf16_gemv(x, w).float() - exact).abs()
 print(json.dumps(dict(
-    applied=model.cpu_speedups_applied['bf16_gemv'],
+    applied=model.engine.kernels['bf16_gemv'],
     module=load_kernel().__name__,
     close=bool((err <= exact.abs() * 2**-8 + 1e-4).all()))))
 '''

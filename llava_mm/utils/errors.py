@@ -46,19 +46,17 @@ def unavailable(what: str, source: str, option: str,
     """
     first = str(err).strip().splitlines()[0] if str(err).strip() else ''
     if re.match(r'^https?://', source):
-        get = (f'Download {source} on a machine with network access and '
-               'use the file')
+        get = f'Download {source} on a machine with network access'
     else:
-        get = ('Download it on a machine with network access (`hf download '
-               f'{source} --local-dir DIR`) and use the folder, or set '
-               'HF_HUB_OFFLINE=1 to read only the hub cache (no network '
-               'attempts)')
+        get = ('Set HF_HUB_OFFLINE=1 to read only the hub cache (no network '
+               'attempts). Or download it on a machine with network access '
+               f'(`hf download {source} --local-dir DIR`)')
     where = f' {offline}, so only the local cache was read.' if offline \
         else ' This machine may be offline or the name may be wrong.'
     return WeightsUnavailableError(
         f'Could not load the {what} from {source!r} '
-        f'({type(err).__name__}: {first[:300]}).{where} {get}: '
-        f'{local_copy_hint(option)}.')
+        f'({type(err).__name__}: {first[:300]}).{where} {get} and use the '
+        f'local copy: {local_copy_hint(option)}.')
 
 
 def local_copy_hint(option: str) -> str:
