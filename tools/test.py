@@ -13,23 +13,28 @@ the run goes; ``--resume`` continues an interrupted run from them.
 import argparse
 import datetime
 import os
+import sys
 
 import torch
 import torch.distributed as dist
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.logging import print_log
 from mmengine.registry import init_default_scope
 from mmengine.dist import is_main_process
 
 from llava_mm.apis import init_model
 from llava_mm.engine.config_text import TextOnceConfig
-from llava_mm.engine.eval_config import apply_data_root, apply_prompts
+from llava_mm.engine.eval_config import (apply_data_root, apply_prompts,
+                                         data_files)
 from llava_mm.engine.eval_runner import (EvalRunner, summary,
                                          test_default_hooks)
 from llava_mm.engine.test_loop import OUT_FORMATS
 from llava_mm.registry import EVALUATOR
+from llava_mm.utils.cfg_options import add_cfg_options_arg
+from llava_mm.utils.output_paths import check_not_inputs, check_out_file
 from llava_mm.utils.runner_args import (add_launcher_args, export_local_rank,
-                                       set_launcher_and_work_dir)
+                                       load_config, set_launcher_and_work_dir)
+from llava_mm.utils.user_errors import run_tool
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -55,10 +60,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--resume', action='store_true', help='continue an interrupted run: '
         'keep the predictions in the work dir, generate only the missing '
         'ones')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction, help='override '
-        'config keys, e.g. test_dataloader.batch_size=2 '
-        'model.generation_cfg.max_new_tokens=5')
+    add_cfg_options_arg(parser, 'test_dataloader.batch_size=2 '
+                        'model.generation_cfg.max_new_tokens=5')
     parser.add_argument(
         '--dtype', choices=['fp32', 'fp16', 'bf16'], default=None,
         help="parameter dtype (default: the checkpoint's own)")
@@ -91,7 +94,7 @@ def add_data_and_prompt_args(parser: argparse.ArgumentParser) -> None:
         'data_root) together')
     parser.add_argument(
         '--prompt', help='caption instruction (model.caption_prompt), '
-        'spaces kept (--cfg-options deletes them)')
+        'checked for the model')
     parser.add_argument(
         '--verbose', action='store_true', help="print mmengine's full "
         'output (environment, config, hooks, per-batch lines) on the '
@@ -169,7 +172,7 @@ def setup_cfg(args: argparse.Namespace) -> Config:
     Returns:
         Config: The config to run.
     """
-    cfg = Config.fromfile(args.config)
+    cfg = load_config(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     apply_data_and_prompt_args(cfg, args)
@@ -217,10 +220,15 @@ def main(argv=None) -> dict:
         dict: The metrics (on every rank).
     """
     args = parse_args(argv)
-    if args.out is not None and not args.out.endswith(OUT_FORMATS):
-        raise SystemExit(f'--out {args.out}: use a file ending in one of '
-                         f'{OUT_FORMATS}.')
+    if args.out is not None:
+        if not args.out.endswith(OUT_FORMATS):
+            raise ValueError(f'--out {args.out}: use a file ending in one '
+                             f'of {OUT_FORMATS}.')
+        check_out_file(args.out, '--out', creates_folder=True)
     cfg = setup_cfg(args)
+    if args.out is not None:
+        check_not_inputs([args.out], data_files(cfg) + [args.checkpoint],
+                         '--out')
     init_default_scope(cfg.get('default_scope', 'llava_mm'))
     init_cpu_dist(args.launcher, cfg)
     # Build the metrics first: missing Java or a bad ground-truth file
@@ -265,4 +273,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_tool(main, tool_file=__file__))

@@ -9,7 +9,7 @@
   ``Ashortcaption.``.
 """
 import os.path as osp
-from typing import Optional
+from typing import List, Optional
 
 from mmengine.config import Config
 
@@ -85,6 +85,30 @@ def apply_data_root(cfg: Config, data_root: str) -> list:
             metric[key] = osp.join(data_root, rel)
             moved.append(f'test_evaluator.{key}: {path} -> {metric[key]}')
     return moved
+
+
+def data_files(cfg: Config) -> List[str]:
+    """The files a test run reads by name: the dataset's annotation and
+    question files and the evaluator's ground truth (as given and under
+    the dataset's ``data_root``).
+
+    Args:
+        cfg (Config): The evaluation config.
+
+    Returns:
+        list[str]: The paths (some may not exist).
+    """
+    dataset = cfg.test_dataloader.get('dataset') or {}
+    root = dataset.get('data_root') or ''
+    files = []
+    for key in DATASET_PATH_KEYS:
+        if isinstance(dataset.get(key), str):
+            files += [dataset[key], osp.join(root, dataset[key])]
+    for metric in _evaluator_cfgs(cfg):
+        files += [metric[key] for key in EVALUATOR_PATH_KEYS
+                  if isinstance(metric, dict)
+                  and isinstance(metric.get(key), str)]
+    return files
 
 
 def apply_prompts(cfg: Config, prompt: Optional[str] = None,

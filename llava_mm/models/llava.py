@@ -25,6 +25,7 @@ from llava_mm.constants import (CAPTION_PROMPT, IGNORE_INDEX, IMAGE_TOKEN,
 from llava_mm.conversation import VICUNA_V1
 from llava_mm.generation.setup import (add_cache, add_finite_check,
                                        check_context)
+from llava_mm.utils.generation_args import check_generation_cfg
 from llava_mm.ops.cpu.speedups import check_setting, resolve
 from llava_mm.registry import MODELS, TOKENIZER
 from .builders import _causal_lm  # noqa: F401  (registers the builders)
@@ -351,6 +352,7 @@ class Llava(PromptMixin, BaseModel):
         cfg = {**self.generation_cfg, **generation_cfg}
         cfg.setdefault('max_new_tokens', 32)
         cfg.setdefault('do_sample', False)
+        check_generation_cfg(cfg)
         batch = self.build_batch(images, data_samples)
         total = check_context(self.lang_encoder,
                               batch['inputs_embeds'].shape[1],

@@ -13,6 +13,32 @@ from mmpretrain.structures import DataSample
 from llava_mm.constants import IGNORE_INDEX, IMAGE_TOKEN, IMAGE_TOKEN_INDEX
 
 
+def check_text(text: str, what: str = 'question') -> None:
+    """Refuse text that holds a lone surrogate (not encodable as UTF-8).
+
+    Such characters come from invalid UTF-8 read with
+    ``errors='surrogateescape'`` (e.g. ``sys.stdin``) or from ``\\ud800``
+    escapes in JSON; the tokenizer would fail with a ``TypeError``.
+
+    Args:
+        text (str): The text.
+        what (str): What it is, for the error.
+
+    Raises:
+        ValueError: Naming the first such character and its position.
+    """
+    try:
+        text.encode('utf-8')
+    except UnicodeEncodeError as e:
+        pos = e.start
+        raise ValueError(
+            f'The {what} holds a lone surrogate character U+'
+            f'{ord(text[pos]):04X} at position {pos} (after '
+            f'{text[:pos][-20:]!r}): it is not valid text, e.g. bytes that '
+            'are not UTF-8. Remove it or re-encode the input as UTF-8.'
+        ) from None
+
+
 def check_question(question: str, allow_empty: bool = False) -> None:
     """Refuse a question or prompt the template cannot take.
 
@@ -21,13 +47,15 @@ def check_question(question: str, allow_empty: bool = False) -> None:
         allow_empty (bool): Accept an empty or blank text.
 
     Raises:
-        ValueError: It holds ``<image>`` (the template already places the
+        ValueError: It holds a lone surrogate (:func:`check_text`) or
+            ``<image>`` (the template already places the
             image; a second one cannot be matched to image features), or
             it is empty and ``allow_empty`` is False (the model would
             answer nothing in particular, e.g. an empty caption).
     """
     if not isinstance(question, str):
         raise TypeError(f'A question must be a string, got {question!r}.')
+    check_text(question)
     if IMAGE_TOKEN in question:
         raise ValueError(
             f'The question {question!r} contains "{IMAGE_TOKEN}"; the '
@@ -90,6 +118,7 @@ class PromptMixin:
 
     def target_ids(self, text: str) -> List[int]:
         """Ids of an answer the model is trained to produce, EOS last."""
+        check_text(text, 'answer')
         ids = self.tokenizer(text, add_special_tokens=False).input_ids
         return ids + [self.tokenizer.eos_token_id]
 

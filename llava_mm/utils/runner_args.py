@@ -6,6 +6,45 @@ import os.path as osp
 
 from mmengine.config import Config
 
+from llava_mm.apis.model_index import CONFIG_EXTENSIONS
+
+
+def load_config(path: str) -> Config:
+    """``Config.fromfile`` with one-line errors for a missing or foreign
+    file.
+
+    Args:
+        path (str): The config argument of a tool.
+
+    Returns:
+        Config: The config.
+    """
+    if not path.endswith(CONFIG_EXTENSIONS):
+        raise ValueError(
+            f'{path} is not a config file: configs are Python files (.py, '
+            'e.g. configs/llava/llava-7b-v1.5_caption.py; mmengine also '
+            'reads .json/.yaml/.yml).')
+    if not osp.isfile(path):
+        raise FileNotFoundError(
+            f'Config file not found: {path}. Pass an existing config, e.g. '
+            'configs/llava/llava-7b-v1.5_caption.py.')
+    return Config.fromfile(path)
+
+
+def launcher_rank(launcher: str) -> int:
+    """This process's global rank as the launcher set it, before the
+    process group exists.
+
+    Args:
+        launcher (str): ``'none'``, ``'pytorch'``, ``'slurm'`` or ``'mpi'``.
+
+    Returns:
+        int: 0 for ``'none'``.
+    """
+    variable = {'pytorch': 'RANK', 'slurm': 'SLURM_PROCID',
+                'mpi': 'OMPI_COMM_WORLD_RANK'}.get(launcher)
+    return int(os.environ.get(variable, 0)) if variable else 0
+
 
 def add_launcher_args(parser: argparse.ArgumentParser) -> None:
     """``--launcher`` and ``--local-rank`` (as ``torch.distributed.launch``
