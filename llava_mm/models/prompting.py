@@ -11,32 +11,7 @@ from typing import List, Optional
 from mmpretrain.structures import DataSample
 
 from llava_mm.constants import IGNORE_INDEX, IMAGE_TOKEN, IMAGE_TOKEN_INDEX
-
-
-def check_text(text: str, what: str = 'question') -> None:
-    """Refuse text that holds a lone surrogate (not encodable as UTF-8).
-
-    Such characters come from invalid UTF-8 read with
-    ``errors='surrogateescape'`` (e.g. ``sys.stdin``) or from ``\\ud800``
-    escapes in JSON; the tokenizer would fail with a ``TypeError``.
-
-    Args:
-        text (str): The text.
-        what (str): What it is, for the error.
-
-    Raises:
-        ValueError: Naming the first such character and its position.
-    """
-    try:
-        text.encode('utf-8')
-    except UnicodeEncodeError as e:
-        pos = e.start
-        raise ValueError(
-            f'The {what} holds a lone surrogate character U+'
-            f'{ord(text[pos]):04X} at position {pos} (after '
-            f'{text[:pos][-20:]!r}): it is not valid text, e.g. bytes that '
-            'are not UTF-8. Remove it or re-encode the input as UTF-8.'
-        ) from None
+from llava_mm.utils.text import check_text
 
 
 def check_question(question: str, allow_empty: bool = False) -> None:
