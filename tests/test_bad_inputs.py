@@ -1,5 +1,6 @@
 """The bad-input table of issue #17: each input gets an error that names it
 and says what to do (image inputs: tests/test_preprocessing.py)."""
+import copy
 import json
 import os.path as osp
 import pickle
@@ -258,3 +259,32 @@ def test_yaml_and_other_config_files(tiny_ckpt, tmp_path, capsys):
     with pytest.raises(FileNotFoundError, match='Config file not found: '
                        'nope.yaml'):
         load_config('nope.yaml')
+
+
+def test_devices_and_generation_cfg_checked_first(tiny_ckpt, tmp_path):
+    """Refused before the checkpoint is read (it does not exist here): a
+    device that is no device name or not on this machine (torch's
+    RuntimeError, after loading), a config's ``num_beams=0``."""
+    cfg, _ = tiny_ckpt
+    missing = str(tmp_path / 'missing.pth')
+    with pytest.raises(ValueError, match="device='tpu' is not a device name"):
+        init_model(cfg, missing, device='tpu')
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    match = 'has no usable CUDA GPU' if not gpus else \
+        f'has {gpus} CUDA GPU'
+    with pytest.raises(ValueError, match=match):
+        init_model(cfg, missing, device=f'cuda:{gpus + 7}')
+    bad = Config(copy.deepcopy(cfg.to_dict()))
+    bad.model.generation_cfg = dict(num_beams=0)
+    with pytest.raises(ValueError, match='num_beams=0: use an integer'):
+        init_model(bad, missing, device='cpu')
+
+
+def test_show_dir_that_is_a_file(tiny_ckpt, tmp_path):
+    cfg, _ = tiny_ckpt
+    afile = tmp_path / 'afile'
+    afile.write_text('')
+    with pytest.raises(NotADirectoryError, match=f'show_dir {afile} is a '
+                       'file: name a folder'):
+        inference_model(init_model(cfg, device='cpu'), SHAPES_IMAGE,
+                        show_dir=str(afile))

@@ -149,3 +149,53 @@ def test_test_tool_names_the_question(vqa, tmp_path):
             r"question 'What colour .*; sample 1 .*max_new_tokens=600")):
         run_test_main(vqa['config'], vqa['ckpt'], work, cfg_options=[
             'model.generation_cfg.max_new_tokens=600'])
+
+
+def test_tool_arguments_checked_up_front(vqa, tmp_path, capsys):
+    """Values that failed later inside os/torch/mmengine with a traceback
+    (a file as --work-dir or --show-dir, a batch size of 0, max_iters=0),
+    and ``--resume`` in a work dir without checkpoints, which mmengine
+    turns silently into a new run."""
+    test_tool, train_tool = load_tool('test'), load_tool('train')
+    afile = tmp_path / 'afile'
+    afile.write_text('')
+
+    def test_cfg(*argv):
+        return test_tool.setup_cfg(test_tool.parse_args(
+            [vqa['config'], vqa['ckpt'], *argv]))
+
+    with pytest.raises(NotADirectoryError, match=f'--work-dir {afile} is a '
+                       'file: name a folder'):
+        test_cfg('--work-dir', str(afile))
+    with pytest.raises(NotADirectoryError, match=f'--show-dir {afile} is a '
+                       'file: name a folder'):
+        test_cfg('--show-dir', str(afile))
+    with pytest.raises(ValueError, match=r'test_dataloader.batch_size=0: use '
+                       'a positive integer'):
+        test_cfg('--cfg-options', 'test_dataloader.batch_size=0')
+
+    train_config = osp.join(
+        osp.dirname(osp.dirname(osp.abspath(__file__))),
+        'projects/tiny_shapes/configs/llava-tiny-shapes_train.py')
+
+    def train_cfg(*argv, options=()):
+        args = train_tool.parse_args([train_config, *argv, '--cfg-options',
+                                      'load_from=None', *options])
+        return train_tool.merge_args(train_tool.Config.fromfile(
+            train_config), args)
+
+    with pytest.raises(NotADirectoryError, match='--work-dir .*afile is a '
+                       'file'):
+        train_cfg('--work-dir', str(afile))
+    with pytest.raises(ValueError, match=r'train_cfg.max_iters=0: use a '
+                       'positive integer'):
+        train_cfg(options=['train_cfg.max_iters=0'])
+    with pytest.raises(ValueError, match=r'train_dataloader.batch_size=0'):
+        train_cfg(options=['train_dataloader.batch_size=0',
+                           'train_dataloader.sampler.batch_size=0'])
+    capsys.readouterr()
+    cfg = train_cfg('--work-dir', str(tmp_path / 'empty'), '--resume')
+    assert cfg.resume is True
+    assert capsys.readouterr().err == (
+        f'--resume: {tmp_path}/empty has no checkpoint to resume (no '
+        'last_checkpoint file): starting a new run at iteration 0.\n')

@@ -123,9 +123,6 @@ def check_outputs(args: argparse.Namespace, paths: List[str]) -> None:
         check_out_file(args.out, '--out')
         check_not_inputs([args.out], inputs, '--out')
     if args.show_dir is not None:
-        if osp.exists(args.show_dir) and not osp.isdir(args.show_dir):
-            raise NotADirectoryError(f'--show-dir {args.show_dir} is a file: '
-                                     'name a folder for the drawings.')
         LlavaInferencer._drawing_files(
             [dict(img_path=path) for path in paths], args.show_dir,
             '--show-dir')

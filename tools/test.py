@@ -32,8 +32,9 @@ from llava_mm.engine.test_loop import OUT_FORMATS
 from llava_mm.registry import EVALUATOR
 from llava_mm.utils.cfg_options import add_cfg_options_arg
 from llava_mm.utils.output_paths import check_not_inputs, check_out_file
-from llava_mm.utils.runner_args import (add_launcher_args, export_local_rank,
-                                       load_config, set_launcher_and_work_dir)
+from llava_mm.utils.runner_args import (add_launcher_args, check_batch_size,
+                                       export_local_rank, load_config,
+                                       set_launcher_and_work_dir)
 from llava_mm.utils.user_errors import run_tool
 
 
@@ -181,6 +182,7 @@ def setup_cfg(args: argparse.Namespace) -> Config:
         if cfg.get(key) is None:
             raise ValueError(f'{args.config} has no {key}; use a config of '
                              'configs/llava/ that names a dataset.')
+    check_batch_size(cfg, 'test_dataloader')
     if not torch.cuda.is_available():
         env_cfg = cfg.get('env_cfg') or {}
         env_cfg.setdefault('dist_cfg', {})['backend'] = 'gloo'
@@ -200,6 +202,10 @@ def setup_cfg(args: argparse.Namespace) -> Config:
         if args.show_interval < 1:
             raise ValueError(f'--show-interval {args.show_interval}: use a '
                              'positive number.')
+        if os.path.exists(args.show_dir) and not os.path.isdir(
+                args.show_dir):
+            raise NotADirectoryError(f'--show-dir {args.show_dir} is a file: '
+                                     'name a folder for the drawings.')
         cfg.default_hooks = dict(
             cfg.get('default_hooks') or {},
             visualization=dict(type='VisualizationHook', out_dir=args.show_dir,

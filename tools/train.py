@@ -32,9 +32,9 @@ from llava_mm.engine.resume_check import RESUME_FLAG
 from llava_mm.engine.run_lock import WorkDirLock
 from llava_mm.registry import RUNNERS
 from llava_mm.utils.cfg_options import add_cfg_options_arg
-from llava_mm.utils.runner_args import (add_launcher_args, export_local_rank,
-                                       launcher_rank, load_config,
-                                       set_launcher_and_work_dir)
+from llava_mm.utils.runner_args import (add_launcher_args, check_batch_size,
+                                       export_local_rank, launcher_rank,
+                                       load_config, set_launcher_and_work_dir)
 from llava_mm.utils.user_errors import run_tool
 
 
@@ -103,6 +103,11 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     # After --cfg-options: an explicit --resume PATH wins over load_from.
     if args.resume is not None:
         set_resume(cfg, args)
+    check_batch_size(cfg, 'train_dataloader')
+    iters = cfg.train_cfg.get('max_iters')
+    if iters is not None and not (isinstance(iters, int) and iters > 0):
+        raise ValueError(f'train_cfg.max_iters={iters!r}: use a positive '
+                         'integer.')
     loader = cfg.train_dataloader
     sampler_bs = (loader.get('sampler') or {}).get('batch_size')
     if sampler_bs is not None and sampler_bs != loader.get('batch_size'):
@@ -145,6 +150,11 @@ def set_resume(cfg: Config, args: argparse.Namespace) -> None:
     cfg.resume_with_changes = args.resume_with_changes
     if args.resume == 'auto':
         cfg.load_from = None
+        if not osp.isfile(osp.join(cfg.work_dir, 'last_checkpoint')):
+            # mmengine then trains from scratch, logging "resumed from None"
+            print(f'--resume: {cfg.work_dir} has no checkpoint to resume '
+                  '(no last_checkpoint file): starting a new run at '
+                  'iteration 0.', file=sys.stderr, flush=True)
         return
     if not osp.isfile(args.resume):
         raise FileNotFoundError(f'--resume {args.resume}: no such '

@@ -302,8 +302,11 @@ class LlavaInferencer(BaseInferencer):
     @classmethod
     def _drawing_files(cls, inputs: Sequence[dict], show_dir: str,
                        option: str = 'show_dir') -> List[str]:
-        """The drawings' paths; refuses any that is one of the inputs
-        (``option`` names ``show_dir`` in the error)."""
+        """The drawings' paths; refuses any that is one of the inputs, and a
+        ``show_dir`` that is a file (``option`` names it in the errors)."""
+        if osp.exists(show_dir) and not osp.isdir(show_dir):
+            raise NotADirectoryError(f'{option} {show_dir} is a file: name a '
+                                     'folder for the drawings.')
         files = [osp.join(show_dir, f'{name}.png')
                  for name in cls._drawing_names(inputs)]
         check_not_inputs(

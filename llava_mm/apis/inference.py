@@ -9,7 +9,9 @@ from mmengine.config import Config
 from llava_mm.models.quantization import parse_quantization
 from llava_mm.ops.cpu.speedups import apply_cpu_speedups
 from llava_mm.registry import MODELS
+from llava_mm.utils.devices import check_device
 from llava_mm.utils.dtypes import to_torch_dtype
+from llava_mm.utils.generation_args import check_generation_cfg
 from .model_index import is_config_path, model_entry
 
 def default_device() -> str:
@@ -62,7 +64,10 @@ def init_model(config: Union[str, Config],
     if kwargs:
         cfg.merge_from_dict({'model': kwargs})
     dtype = to_torch_dtype(dtype)
+    if device is not None:
+        check_device(device)
     model_cfg = copy.deepcopy(cfg.model)
+    check_generation_cfg(dict(model_cfg.get('generation_cfg') or {}))
     from_cfg = model_cfg.pop('quantization', None)
     quant = parse_quantization(from_cfg if quantization is None
                                else quantization)

@@ -85,3 +85,21 @@ def set_launcher_and_work_dir(cfg: Config, args: argparse.Namespace) -> None:
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
+    if osp.exists(cfg.work_dir) and not osp.isdir(cfg.work_dir):
+        raise NotADirectoryError(f'--work-dir {cfg.work_dir} is a file: '
+                                 'name a folder for the logs and outputs.')
+
+
+def check_batch_size(cfg: Config, loader: str) -> None:
+    """Refuse a batch size of the config's ``loader`` that is not a positive
+    integer (torch would fail later, inside its sampler).
+
+    Args:
+        cfg (Config): The config.
+        loader (str): ``'train_dataloader'`` or ``'test_dataloader'``.
+    """
+    size = (cfg.get(loader) or {}).get('batch_size')
+    if size is not None and not (isinstance(size, int)
+                                 and not isinstance(size, bool) and size > 0):
+        raise ValueError(f'{loader}.batch_size={size!r}: use a positive '
+                         'integer.')
