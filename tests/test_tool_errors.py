@@ -6,8 +6,7 @@ import json
 import os.path as osp
 
 import pytest
-from eval_helpers import (make_checkpoint, make_vqa_set, run_test_main,
-                          write_config, write_vqa_annotations)
+from eval_helpers import make_vqa_eval, run_test_main
 
 from llava_mm.models.sequence import ContextLengthError
 from llava_mm.utils.cfg_options import parse_cfg_value
@@ -22,18 +21,8 @@ TMPL = 'USER: <image>\n{question} Answer in one word. ASSISTANT:'
 @pytest.fixture(scope='module')
 def vqa(tmp_path_factory, tokenizer_dir):
     """A 7-question VQAv2 set, a tiny VQA checkpoint and its config."""
-    root = tmp_path_factory.mktemp('vqa_inputs')
-    paths = make_vqa_set(str(root / 'data'))
-    write_vqa_annotations(paths['ann_file'], [['yes'] * 10] * 7)
-    ckpt = str(root / 'tiny_vqa.pth')
-    config = write_config(
-        str(root / 'tiny_vqa.py'), 'coco_vqa.py',
-        make_checkpoint(ckpt, tokenizer_dir, 'vqa'),
-        test_dataloader=dict(dataset=dict(
-            data_root=str(root / 'data'), data_prefix='images',
-            question_file=paths['question_file'],
-            ann_file=paths['ann_file'])))
-    return dict(root=root, ckpt=ckpt, config=config, **paths)
+    return make_vqa_eval(str(tmp_path_factory.mktemp('vqa_inputs')),
+                         tokenizer_dir)
 
 
 def test_cfg_option_values():

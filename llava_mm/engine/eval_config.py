@@ -3,10 +3,9 @@
 * ``--data-root DIR`` moves the test dataset **and** the ground-truth files
   of the evaluator: every path under the config's ``data_root`` is moved
   under ``DIR``, so the metric cannot read another copy of the data.
-* ``--prompt`` / ``--prompt-tmpl`` set the model's prompts verbatim.
-  mmengine's ``--cfg-options`` (``DictAction``) deletes every space inside
-  a value, so ``model.caption_prompt="A short caption."`` would become
-  ``Ashortcaption.``.
+* ``--prompt`` / ``--prompt-tmpl`` set the model's prompts verbatim and
+  check them for the model (``--cfg-options`` keeps spaces too, see
+  :mod:`llava_mm.utils.cfg_options`, but checks nothing).
 """
 import os.path as osp
 from typing import List, Optional
