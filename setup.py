@@ -52,7 +52,9 @@ setup(
     package_data={'llava_mm': ['models/csrc/*.cpp']},  # built on first use
     install_requires=requirements(),
     extras_require={
-        'tests': ['pytest', 'ruff'],
+        'tests': ['pytest', 'ruff', 'openpyxl'],
+        # The MMBench submission file (.xlsx).
+        'eval': ['openpyxl'],
         # tools/gradio_demo.py
         'demo': ['gradio>=6,<7'],
         # Low-bit loading and device_map (llava_mm/models/quantization.py).

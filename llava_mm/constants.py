@@ -37,3 +37,9 @@ VQA_SHORT_ANSWER_SUFFIX = (
 LM_PREFIX = 'model.lang_encoder.'
 VISION_PREFIX = 'model.vision_tower.'
 PROJECTOR_PREFIX = 'model.lang_encoder.model.mm_projector.'
+# What LLaVA-1.5's multiple-choice prompts (ScienceQA, MMBench, SEED-Bench)
+# put after the lettered options.
+MC_INSTRUCTION = ("Answer with the option's letter from the given choices "
+                  'directly.')
+# The option letters of LLaVA's ScienceQA evaluation (eval_science_qa.py).
+SQA_OPTIONS = ('A', 'B', 'C', 'D', 'E')

@@ -1,7 +1,8 @@
 """LLaVA's conversation templates and the state of one conversation.
 
 As the official ``llava/conversation.py`` (``SeparatorStyle.TWO``), a
-conversation about one image reads::
+conversation about one image reads (:data:`MISTRAL_INSTRUCT` has its own
+``[INST]`` form, :class:`InstTemplate`)::
 
     {system} USER: <image>\\n{q1} ASSISTANT: {a1}</s>USER: {q2} ASSISTANT:
 
@@ -90,8 +91,37 @@ class ConversationTemplate:
                 question_suffix)
             text += tmpl.replace(QUESTION, question)
             if answer is not None:
-                text += f' {answer}{self.sep2}'
+                text += self.answer_text(answer)
         return text
+
+    def answer_text(self, answer: str) -> str:
+        """An answer as it follows its question, ``sep2`` after it."""
+        return f' {answer}{self.sep2}'
+
+
+@dataclasses.dataclass(frozen=True)
+class InstTemplate(ConversationTemplate):
+    """Mistral-Instruct's format (the official ``SeparatorStyle.LLAMA_2``
+    with no system prompt, LLaVA-1.6-Mistral's ``mistral_instruct``)::
+
+        [INST] <image>\n{q1} [/INST] {a1} </s>[INST] {q2} [/INST]
+    """
+
+    system: str = ''
+    roles: Tuple[str, str] = ('[INST]', '[/INST]')
+    sep: str = ''
+
+    def prompt_tmpl(self, question_suffix: str = '') -> str:
+        user, assistant = self.roles
+        return (f'{user} {self.image}\n{QUESTION}{question_suffix} '
+                f'{assistant}')
+
+    def turn_tmpl(self, question_suffix: str = '') -> str:
+        user, assistant = self.roles
+        return f'{user} {QUESTION}{question_suffix} {assistant}'
+
+    def answer_text(self, answer: str) -> str:
+        return f' {answer} {self.sep2}'
 
 
 # LLaVA-1.5 (``conv_vicuna_v1``; LLaVA-1.5 trains with ``--version v1``,
@@ -102,8 +132,10 @@ VICUNA_V1 = ConversationTemplate(name='vicuna_v1', system=V15_SYSTEM)
 LLAVA_V1 = ConversationTemplate(
     name='llava_v1', system=V1_SYSTEM,
     image=f'{IM_START_TOKEN}{IMAGE_TOKEN}{IM_END_TOKEN}')
+# LLaVA-1.6 Mistral-7B (``conv_mistral_instruct``).
+MISTRAL_INSTRUCT = InstTemplate(name='mistral_instruct')
 CONV_TEMPLATES: Dict[str, ConversationTemplate] = {
-    t.name: t for t in (VICUNA_V1, LLAVA_V1)}
+    t.name: t for t in (VICUNA_V1, LLAVA_V1, MISTRAL_INSTRUCT)}
 
 
 class Conversation:

@@ -116,8 +116,9 @@ def make_checkpoint(path: str, tokenizer_dir: str, task: str) -> dict:
 
 
 def write_config(path: str, dataset_base: str, model_cfg: dict,
-                 **overrides) -> str:
-    """A config on the repo's dataset/runtime bases with the tiny model."""
+                 pipeline: Optional[list] = None, **overrides) -> str:
+    """A config on the repo's dataset/runtime bases with the tiny model
+    (and ``pipeline``, by default the tiny v1.5 test pipeline)."""
     cfg = dict(
         _base_=[osp.join(BASE, 'datasets', dataset_base),
                 osp.join(BASE, 'default_runtime.py')],
@@ -127,7 +128,7 @@ def write_config(path: str, dataset_base: str, model_cfg: dict,
     cfg['test_dataloader'].update(
         batch_size=2, num_workers=0,
         dataset=dict(cfg['test_dataloader'].get('dataset', {}),
-                     pipeline=tiny_test_pipeline(IMG)))
+                     pipeline=pipeline or tiny_test_pipeline(IMG)))
     with open(path, 'w') as f:
         f.write(''.join(f'{k} = {v!r}\n' for k, v in cfg.items()))
     return path

@@ -60,9 +60,12 @@ def test_release_configs_build_on_meta():
     assert vqa.test_evaluator.type == 'VQAAcc'
 
 
-def test_full_size_parameter_count(tokenizer_dir):
+@pytest.mark.parametrize('name', [
+    'llava-7b-v1.5_caption', 'llava-v1.6-vicuna-7b_caption',
+    'llava-v1.6-vicuna-13b_vqa', 'llava-v1.6-mistral-7b_vqa'])
+def test_full_size_parameter_count(tokenizer_dir, name):
     from llava_mm.apis.model_index import load_model_index
-    entry = load_model_index()['llava-7b-v1.5_caption']
+    entry = load_model_index()[name]
     cfg = Config.fromfile(entry['Config'])
     cfg.model.tokenizer.name_or_path = tokenizer_dir
     with torch.device('meta'):
@@ -73,6 +76,14 @@ def test_full_size_parameter_count(tokenizer_dir):
     C = 1024  # qkv 3C²+3C, proj C²+C, 2 LNs 4C, FFN 8C²+5C
     vit_block = 12 * C * C + 13 * C
     assert n + vit_block == entry['Metadata']['Parameters']
+    if 'v1.6' in name:  # anyres: tiles, unpadding, a learned row end
+        assert model.anyres.pinpoints == [(336, 672), (672, 336), (672, 672),
+                                          (1008, 336), (336, 1008)]
+        assert model.image_newline.shape == (
+            model.lang_encoder.config.hidden_size, )
+        assert cfg.test_pipeline[1]['type'] == 'AnyResTiles'
+        assert 'image_size' in cfg.test_pipeline[-1]['meta_keys']
+        assert cfg.model.vision_encoder.pretrained is None
 
 
 def test_inference_inputs(caption_model, tmp_path):

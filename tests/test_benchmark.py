@@ -103,7 +103,7 @@ def test_benchmark_cli_writes_json(tmp_path):
             'decode_b1_of_bandwidth', 'decode_b2_gbps',
             'decode_b2_of_bandwidth'}
         assert all(v > 0 for v in lim[name].values())
-    assert res['config']['cpu_speedups_applied']['bf16_gemv'] is False
+    assert res['config']['engine_applied']['bf16_gemv'] is False
 
 
 def test_e2e_caption_set_and_processor(tiny, tmp_path):

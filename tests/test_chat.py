@@ -16,7 +16,8 @@ from llava_mm import LlavaChat, get_model
 from llava_mm.apis.chat import (DEFAULT_MAX_NEW_TOKENS, DEFAULT_TEMPERATURE,
                                 DEFAULT_TOP_P, StopWhenSet)
 from llava_mm.constants import V15_SYSTEM, VQA_SHORT_ANSWER_SUFFIX
-from llava_mm.conversation import LLAVA_V1, VICUNA_V1, Conversation
+from llava_mm.conversation import (LLAVA_V1, MISTRAL_INSTRUCT, VICUNA_V1,
+                                   Conversation)
 from llava_mm.datasets import LLaVAInstruct
 from llava_mm.registry import DATASETS
 
@@ -46,6 +47,13 @@ def test_vicuna_v1_reads_as_the_official_template():
         ' USER: <im_start><image><im_end>\nq ASSISTANT:')
 
 
+def test_mistral_instruct_reads_as_the_official_template():
+    """LLaVA-1.6-Mistral's ``conv_mistral_instruct`` (LLAMA_2 style, no
+    system prompt)."""
+    text = MISTRAL_INSTRUCT.render([('q1', 'a1'), ('q2', None)])
+    assert text == '[INST] <image>\nq1 [/INST] a1 </s>[INST] q2 [/INST]'
+
+
 @pytest.mark.parametrize('name, template, suffix', [
     ('llava-7b-v1.5_caption', VICUNA_V1, ''),
     ('llava-7b-v1.5_vqa', VICUNA_V1, VQA_SHORT_ANSWER_SUFFIX),
@@ -53,6 +61,10 @@ def test_vicuna_v1_reads_as_the_official_template():
     ('llava-tiny-shapes_caption', VICUNA_V1, ''),
     ('llava-tiny-shapes_vqa', VICUNA_V1, VQA_SHORT_ANSWER_SUFFIX),
     ('llava-7b-v1_caption', LLAVA_V1, ''),
+    ('llava-v1.6-vicuna-7b_caption', VICUNA_V1, ''),
+    ('llava-v1.6-vicuna-13b_vqa', VICUNA_V1, VQA_SHORT_ANSWER_SUFFIX),
+    ('llava-v1.6-mistral-7b_caption', MISTRAL_INSTRUCT, ''),
+    ('llava-v1.6-mistral-7b_vqa', MISTRAL_INSTRUCT, VQA_SHORT_ANSWER_SUFFIX),
 ])
 def test_configs_use_the_conversation_templates(name, template, suffix):
     model = Config.fromfile(osp.join(ROOT, 'configs', 'llava',
@@ -154,7 +166,7 @@ def test_a_stream_closed_early_keeps_what_was_seen(caption_model):
 
 def test_stop_when_set_ends_generation(caption_model):
     chat = LlavaChat(caption_model)
-    images = chat._preprocess(DEMO)
+    images, _ = chat._preprocess(DEMO)
     done = threading.Event()
     full = caption_model.generate(images, max_new_tokens=16)
     done.set()

@@ -179,3 +179,20 @@ def test_corrupt_files_are_errors(tmp_path):
     path.write_text('{"index": 0}\n')
     with pytest.raises(ValueError, match='not a llava_mm prediction file'):
         store.load_all()
+
+
+def test_checkpoint_identity_of_a_llava_hf_directory(tmp_path):
+    """A directory given as the checkpoint is fingerprinted by its config
+    and weight files: changing one of them makes another checkpoint."""
+    hf = tmp_path / 'hf'
+    hf.mkdir()
+    (hf / 'config.json').write_text('{"model_type": "llava_next"}')
+    (hf / 'model-00001.safetensors').write_bytes(os.urandom(1 << 20))
+    (hf / 'README.md').write_text('not part of the weights')
+    first = checkpoint_fingerprint(str(hf))
+    assert first['size'] == (1 << 20) + len('{"model_type": "llava_next"}')
+    (hf / 'README.md').write_text('edited')
+    assert checkpoint_fingerprint(str(hf)) == first
+    (hf / 'config.json').write_text('{"model_type": "llava"}')
+    changed = checkpoint_fingerprint(str(hf))
+    assert changed['sampled_sha256'] != first['sampled_sha256']

@@ -171,7 +171,8 @@ def test_vqa_interrupt_and_resume(vqa, scored, tmp_path, capfd):
     assert run_test_main(vqa['config'], vqa['ckpt'], work_dir,
                          cfg_options=['test_cfg.max_batches=2']) == {}
     first = read_jsonl_records(work_dir)
-    assert [r['index'] for r in first] == [0, 1, 2, 3]
+    # Two batches of two, longest questions first (test_batching.py).
+    assert len({r['index'] for r in first}) == 4
     assert 'no metrics yet' in log_of(work_dir)
     assert not osp.exists(out)
 

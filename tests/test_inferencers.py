@@ -173,7 +173,8 @@ def test_list_models_mmpretrain_arguments():
     assert VisualQuestionAnsweringInferencer.list_models() == vqa_models
     assert ImageCaptionInferencer.list_models('tiny') == [CAPTION]
     assert list_models('llava', exclude_patterns=['*13b*', '*vqa']) == [
-        'llava-7b-v1.5_caption', 'llava-7b-v1_caption', CAPTION]
+        'llava-7b-v1.5_caption', 'llava-7b-v1_caption', CAPTION,
+        'llava-v1.6-mistral-7b_caption', 'llava-v1.6-vicuna-7b_caption']
     with pytest.raises(ValueError, match='Unknown task'):
         list_models(task='Detection')
 

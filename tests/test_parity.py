@@ -14,8 +14,8 @@ from PIL import Image
 from llava_mm import get_model
 from llava_mm.apis.base_inferencer import build_test_pipeline
 from llava_mm.converters.to_llava_hf import llava_hf_input_ids
+from llava_mm.generation.engine import attach_engine
 from llava_mm.generation.kv_cache import skips_last_layer
-from llava_mm.registry import MODELS
 from tiny import (tiny_llava_model_cfg, tiny_test_pipeline,
                               tiny_text_config)
 
@@ -116,19 +116,28 @@ def test_logits_match(hf_and_ours):
     assert diff < 1e-4, diff
 
 
-@pytest.mark.parametrize('prefill', ['batched', 'each'])
-def test_greedy_generation_matches(hf_and_ours, prefill):
-    """Both prompt passes of a padded batch (one batched pass with the
-    padding masked, or sample by sample) give transformers' tokens."""
+ENGINES = dict(
+    eager='eager',
+    preallocated_batched=dict(cache='preallocated', prefill='batched'),
+    preallocated_each=dict(cache='preallocated', prefill='each'),
+    static=dict(cache='static', compile=False))
+
+
+@pytest.mark.parametrize('engine', ENGINES.values(), ids=ENGINES.keys())
+def test_greedy_generation_matches(hf_and_ours, engine):
+    """Every cache and prompt pass of the engine (one batched pass with
+    the padding masked, or sample by sample) gives transformers' tokens on
+    a padded batch."""
     hf, ours = hf_and_ours
     batch = _batch(ours, QUESTIONS)
     n = 24
-    ours.prefill = prefill
+    before = ours.engine
+    attach_engine(ours, engine)
     try:
         mine = ours.generate(batch['images'], batch['data_samples'],
                              max_new_tokens=n, min_new_tokens=n)
     finally:
-        ours.prefill = 'auto'
+        ours.engine = before
     input_ids, mask = _hf_inputs(ours, batch['data_samples'])
     with torch.no_grad():
         ref = hf.generate(
@@ -178,5 +187,3 @@ def test_batch_equals_single(hf_and_ours):
                                          max_new_tokens=8), beams)
     finally:
         ours.lang_encoder.generation_config.num_beams = 1
-    with pytest.raises(ValueError, match='prefill'):
-        MODELS.build({**ours.cfg.model, 'prefill': 'sometimes'})

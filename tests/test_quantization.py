@@ -53,7 +53,7 @@ def test_quantized_shapes_model_answers_as_bf16(quant, shapes_bf16):
     assert len(layers) == 3 * 7 and all(isinstance(m, kind)
                                         for m in layers)
     # Kept in the loaded dtype: head, embeddings, projector, vision (plain
-    # Linear layers, or cpu_speedups' GemvLinear, a Linear subclass).
+    # Linear layers, or the engine's GemvLinear, a Linear subclass).
     assert type(lm.lm_head) in (torch.nn.Linear, GemvLinear)
     assert lm.lm_head.weight.dtype == torch.bfloat16
     assert lm.model.embed_tokens.weight.dtype == torch.bfloat16

@@ -90,3 +90,42 @@ def tiny_test_pipeline(img_size: int = 28) -> list:
         dict(type='PackInputs',
              meta_keys=['image_id', 'question_id', 'question']),
     ]
+
+
+def tiny_pinpoints(tile: int) -> list:
+    """LLaVA-1.6's grid resolutions (multiples of 336) scaled to ``tile``."""
+    return [[tile * h, tile * w] for h, w in
+            ((1, 2), (2, 1), (2, 2), (3, 1), (1, 3))]
+
+
+def tiny_llava_next_model_cfg(tokenizer_dir: str, vocab_size: int,
+                              img_size: int = 56, **kwargs) -> dict:
+    """A ``model`` config dict for a tiny LLaVA-NeXT (anyres) model.
+
+    Args:
+        tokenizer_dir (str): Tokenizer directory.
+        vocab_size (int): LM vocabulary size.
+        img_size (int): The tower's input (tile) size.
+        **kwargs: As for :func:`tiny_llava_model_cfg`.
+
+    Returns:
+        dict: The ``model`` field of a config.
+    """
+    cfg = tiny_llava_model_cfg(tokenizer_dir, vocab_size, img_size=img_size,
+                               **kwargs)
+    cfg.update(image_aspect_ratio='anyres',
+               image_grid_pinpoints=tiny_pinpoints(img_size),
+               mm_patch_merge_type='spatial_unpad')
+    return cfg
+
+
+def tiny_anyres_pipeline(img_size: int = 56) -> list:
+    """The v1.6 test pipeline at a tiny size."""
+    return [
+        dict(type='LoadImage'),
+        dict(type='AnyResTiles', image_grid_pinpoints=tiny_pinpoints(
+            img_size), tile_size=img_size),
+        dict(type='PackInputs',
+             meta_keys=['image_id', 'question_id', 'question',
+                        'image_size']),
+    ]

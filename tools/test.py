@@ -23,6 +23,7 @@ from mmengine.registry import init_default_scope
 from mmengine.dist import is_main_process
 
 from llava_mm.apis import init_model
+from llava_mm.engine.batching import resolve_batch_size
 from llava_mm.engine.config_text import TextOnceConfig
 from llava_mm.engine.eval_config import (apply_data_root, apply_prompts,
                                          data_files)
@@ -48,7 +49,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         argparse.Namespace: The parsed arguments.
     """
     parser = argparse.ArgumentParser(
-        description='Evaluate a LLaVA model (COCO caption, VQAv2).')
+        description='Evaluate a LLaVA model (COCO caption, VQAv2, the '
+        'LLaVA-1.5 benchmarks).')
     parser.add_argument('config', help='config file')
     parser.add_argument('checkpoint', help='OpenMMLab LLaVA checkpoint')
     parser.add_argument(
@@ -182,7 +184,7 @@ def setup_cfg(args: argparse.Namespace) -> Config:
         if cfg.get(key) is None:
             raise ValueError(f'{args.config} has no {key}; use a config of '
                              'configs/llava/ that names a dataset.')
-    check_batch_size(cfg, 'test_dataloader')
+    check_batch_size(cfg, 'test_dataloader', allow_auto=True)
     if not torch.cuda.is_available():
         env_cfg = cfg.get('env_cfg') or {}
         env_cfg.setdefault('dist_cfg', {})['backend'] = 'gloo'
@@ -248,6 +250,8 @@ def main(argv=None) -> dict:
     model = init_model(cfg, args.checkpoint,
                        device=local_device(args.launcher), dtype=args.dtype,
                        quantization=args.quantization)
+    cfg.test_dataloader.batch_size = resolve_batch_size(
+        cfg.test_dataloader.get('batch_size', 'auto'), model)
     runner = EvalRunner(
         model=model,
         verbose=args.verbose,

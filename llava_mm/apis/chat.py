@@ -82,7 +82,9 @@ class LlavaChat:
         self.dropped_turns = 0
         self._pipeline = Compose(
             [TRANSFORMS.build(t) for t in model.cfg.test_pipeline])
-        self._prepared: Tuple[object, Optional[torch.Tensor]] = (None, None)
+        # The image, its model input and the size its pipeline recorded
+        # (LLaVA-NeXT lays out an image's features by it).
+        self._prepared: tuple = (None, None, None)
 
     # ------------------------------------------------------------ the state
     @property
@@ -102,7 +104,7 @@ class LlavaChat:
             image (optional): A new image (path, PIL image or array).
         """
         if image is not None:
-            self._prepared = (image, self._preprocess(image))
+            self._prepared = (image, *self._preprocess(image))
         self.conversation.reset(image)
         self.dropped_turns = 0
 
@@ -158,20 +160,21 @@ class LlavaChat:
         return self._run(images, self._sample(), cfg)
 
     # ------------------------------------------------------------- helpers
-    def _preprocess(self, image) -> torch.Tensor:
-        """The model's test pipeline and data preprocessor on one image."""
+    def _preprocess(self, image) -> Tuple[torch.Tensor, Optional[tuple]]:
+        """The model's test pipeline and data preprocessor on one image;
+        the image input and the ``image_size`` the pipeline recorded."""
         if isinstance(image, os.PathLike):
             image = os.fspath(image)
         data = dict(img_path=image) if isinstance(image, str) else dict(
             img=image)
         packed = self._pipeline(data)
         batch = self.model.data_preprocessor(pseudo_collate([packed]), False)
-        return batch['images']
+        return batch['images'], packed['data_samples'].get('image_size')
 
     def _images(self) -> torch.Tensor:
         image = self.conversation.image
         if self._prepared[0] is not image:
-            self._prepared = (image, self._preprocess(image))
+            self._prepared = (image, *self._preprocess(image))
         return self._prepared[1]
 
     def _sample(self, turns: Optional[list] = None) -> DataSample:
@@ -180,6 +183,9 @@ class LlavaChat:
         sample = DataSample()
         sample.set_field([list(t) for t in turns], 'conversation',
                          field_type='metainfo')
+        if self._prepared[2] is not None:
+            sample.set_field(self._prepared[2], 'image_size',
+                             field_type='metainfo')
         return sample
 
     def _generation_cfg(self, overrides: dict) -> dict:
@@ -202,7 +208,7 @@ class LlavaChat:
     def _prompt_positions(self, turns: Optional[list] = None) -> int:
         """Positions of the prompt: its ids, the image for one."""
         ids = self.model.batch_ids([self._sample(turns)])[0][0]
-        return len(ids) - 1 + self.model.model.vision_tower.num_patches
+        return len(ids) - 1 + self.model.num_image_tokens(self._prepared[2])
 
     def _fit_context(self, max_new_tokens: int) -> int:
         """Drop the oldest turns until the answer has room; its length."""

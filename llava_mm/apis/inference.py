@@ -7,7 +7,8 @@ import torch
 from mmengine.config import Config
 
 from llava_mm.models.quantization import parse_quantization
-from llava_mm.ops.cpu.speedups import apply_cpu_speedups
+from llava_mm.generation.engine import attach_engine
+from llava_mm.generation.strategy import check_setting
 from llava_mm.registry import MODELS
 from llava_mm.utils.devices import check_device
 from llava_mm.utils.dtypes import to_torch_dtype
@@ -25,7 +26,7 @@ def init_model(config: Union[str, Config],
                quantization: Union[str, dict, None] = None,
                device_map: Union[str, dict, None] = None,
                offload_folder: Optional[str] = None,
-               cpu_speedups: Union[str, dict, None] = None,
+               engine: Union[str, dict, None] = None,
                **kwargs) -> torch.nn.Module:
     """Build a model from a config and load a checkpoint into it.
 
@@ -49,15 +50,15 @@ def init_model(config: Union[str, Config],
             accelerate (:mod:`llava_mm.models.dispatch`); replaces
             ``device``.
         offload_folder (str, optional): Where ``'disk'`` modules go.
-        cpu_speedups (str | dict, optional): ``'auto'``, ``'on'``,
-            ``'off'`` or a dict (:mod:`llava_mm.ops.cpu.speedups`); None
-            takes ``config.model.cpu_speedups`` (default ``'auto'``). Not
-            applied with ``device_map``.
+        engine (str | dict, optional): How ``generate`` runs here:
+            ``'auto'``, ``'eager'`` or a dict (cache, compile, prefill, CPU
+            kernels; :mod:`llava_mm.generation.strategy`). None takes the
+            config's top-level ``engine`` (default ``'auto'``).
         **kwargs: Overrides merged into ``config.model``.
 
     Returns:
-        Llava: The model in eval mode, with ``model.cfg`` set and the CPU
-        speed-ups applied (``model.cpu_speedups_applied``).
+        Llava: The model in eval mode, with ``model.cfg`` set and its
+        generation engine (``model.engine``) chosen for the device.
     """
     cfg = Config.fromfile(config) if isinstance(config, str) else \
         copy.deepcopy(config)
@@ -66,6 +67,9 @@ def init_model(config: Union[str, Config],
     dtype = to_torch_dtype(dtype)
     if device is not None:
         check_device(device)
+    if engine is None:
+        engine = cfg.get('engine', 'auto')
+    check_setting(engine)  # before anything slow
     model_cfg = copy.deepcopy(cfg.model)
     check_generation_cfg(dict(model_cfg.get('generation_cfg') or {}))
     from_cfg = model_cfg.pop('quantization', None)
@@ -85,7 +89,8 @@ def init_model(config: Union[str, Config],
         load_llava_checkpoint(model, checkpoint,
                               model_cfg.vision_encoder.get('pretrained'),
                               dtype=dtype, quantization=quant,
-                              device=device or default_device())
+                              device=None if device_map is not None
+                              else device or default_device())
     else:
         model = MODELS.build(model_cfg)
         model.init_weights()
@@ -95,11 +100,11 @@ def init_model(config: Union[str, Config],
     if device_map is not None:
         from llava_mm.models.dispatch import dispatch
         model.device_map = dispatch(model, device_map, offload_folder)
-        return model.eval()
-    model = model.to(device or default_device()).eval()
-    apply_cpu_speedups(model, cpu_speedups if cpu_speedups is not None
-                       else model.cpu_speedups)
-    return model
+    else:
+        model = model.to(device or default_device())
+    attach_engine(model, engine, quantization=quant and quant['type'],
+                  kernels=device_map is None)
+    return model.eval()
 
 
 def get_model(model: Union[str, Config],
@@ -109,7 +114,7 @@ def get_model(model: Union[str, Config],
               quantization: Union[str, dict, None] = None,
               device_map: Union[str, dict, None] = None,
               offload_folder: Optional[str] = None,
-              cpu_speedups: Union[str, dict, None] = None,
+              engine: Union[str, dict, None] = None,
               **kwargs) -> torch.nn.Module:
     """Get a model by name (see :func:`list_models`) or config file.
 
@@ -124,7 +129,7 @@ def get_model(model: Union[str, Config],
         device_map (str | dict, optional): ``'auto'`` or a dict, placed by
             accelerate (see :func:`init_model`).
         offload_folder (str, optional): Where ``'disk'`` modules go.
-        cpu_speedups (str | dict, optional): See :func:`init_model`.
+        engine (str | dict, optional): See :func:`init_model`.
         **kwargs: Overrides merged into ``config.model``, e.g.
             ``tokenizer=dict(name_or_path='/local/dir')``.
 
@@ -151,7 +156,7 @@ def get_model(model: Union[str, Config],
     return init_model(config, checkpoint, device=device, dtype=dtype,
                       quantization=quantization, device_map=device_map,
                       offload_folder=offload_folder,
-                      cpu_speedups=cpu_speedups, **kwargs)
+                      engine=engine, **kwargs)
 
 
 # The inferencer of the last model inference_model built by name: a second

@@ -25,8 +25,10 @@ CLIP_POS = ('pos_embed', 'embeddings.position_embedding.weight')
 HF_VISION = 'vision_tower.vision_model.'
 
 # Language model and projector: (OpenMMLab after ``model.lang_encoder.``,
-# llava-hf on disk). Order matters: the projector before ``model.``.
+# llava-hf on disk). Order matters: the projector and LLaVA-NeXT's
+# ``image_newline`` before ``model.``.
 LLAVA_HF_LM_NAMES = [
+    ('model.image_newline', 'image_newline'),  # LLaVA-NeXT
     ('model.mm_projector.0.', 'multi_modal_projector.linear_1.'),
     ('model.mm_projector.2.', 'multi_modal_projector.linear_2.'),
     ('model.', 'language_model.model.'),
@@ -35,6 +37,7 @@ LLAVA_HF_LM_NAMES = [
 # transformers >= 4.52 renames llava-hf's keys when it loads them; a model
 # saved again by it holds these names (renamed name, on-disk name).
 HF_RENAMED = [
+    ('model.image_newline', 'image_newline'),
     ('model.language_model.model.', 'language_model.model.'),
     ('model.language_model.', 'language_model.model.'),
     ('model.multi_modal_projector.', 'multi_modal_projector.'),

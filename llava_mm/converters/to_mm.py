@@ -138,7 +138,12 @@ def read_json(path: str) -> dict:
 def convert_llava_hf(src: str,
                      vocab_size: Optional[int] = None
                      ) -> Dict[str, torch.Tensor]:
-    """A transformers ``LlavaForConditionalGeneration`` dir -> our layout.
+    """A transformers LLaVA directory -> our layout.
+
+    ``LlavaForConditionalGeneration`` (v1.5) and
+    ``LlavaNextForConditionalGeneration`` (v1.6, whose ``image_newline``
+    goes to ``model.lang_encoder.model.image_newline``) directories, in the
+    llava-hf layout or as saved again by transformers >= 4.52.
 
     Args:
         src (str): The directory (``config.json`` and weights).
@@ -150,9 +155,10 @@ def convert_llava_hf(src: str,
         dict: OpenMMLab-layout state dict, vision tower included.
     """
     config = read_json(osp.join(src, 'config.json'))
-    if config.get('model_type') != 'llava':
+    if config.get('model_type') not in ('llava', 'llava_next'):
         raise ValueError(f'{src}/config.json has model_type '
-                         f'{config.get("model_type")!r}, expected "llava".')
+                         f'{config.get("model_type")!r}, expected "llava" '
+                         'or "llava_next".')
     layer = config.get('vision_feature_layer', -2)
     strategy = config.get('vision_feature_select_strategy', 'default')
     if not isinstance(layer, int) or strategy != 'default':
@@ -188,35 +194,57 @@ def convert_llava_hf(src: str,
     return out
 
 
-def convert_llava_original(src: str,
-                           clip_dir: str) -> Dict[str, torch.Tensor]:
-    """An original LLaVA (liuhaotian) dir plus a CLIP dir -> our layout.
+def convert_llava_original(src: str, clip_dir: Optional[str] = None
+                           ) -> Dict[str, torch.Tensor]:
+    """An original LLaVA (liuhaotian) dir, plus a CLIP dir -> our layout.
+
+    LLaVA-1.5 files hold no vision tower (it was frozen): it comes from
+    ``clip_dir``. LLaVA-1.6 files hold the tower they fine-tuned
+    (``model.vision_tower.vision_tower.vision_model.*``) and
+    ``model.image_newline``; ``clip_dir`` is then not needed.
 
     Args:
-        src (str): e.g. a download of ``liuhaotian/llava-v1.5-7b``: a
-            ``LlamaForCausalLM`` state dict with ``model.mm_projector.*``.
-        clip_dir (str): A transformers CLIP (or CLIPVision) model dir, e.g.
-            ``openai/clip-vit-large-patch14-336``.
+        src (str): e.g. a download of ``liuhaotian/llava-v1.5-7b`` or
+            ``liuhaotian/llava-v1.6-mistral-7b``: a causal-LM state dict
+            with ``model.mm_projector.*``.
+        clip_dir (str, optional): A transformers CLIP (or CLIPVision) model
+            dir, e.g. ``openai/clip-vit-large-patch14-336``; it replaces a
+            tower in ``src``.
 
     Returns:
         dict: OpenMMLab-layout state dict, vision tower included.
     """
-    out = {}
+    out, own_tower = {}, []
     for key, load in iter_checkpoint_dir(src):
-        if key.startswith('model.vision_tower.') or key.endswith(
-                'rotary_emb.inv_freq'):
-            continue  # the tower comes from clip_dir
+        if key.startswith('model.vision_tower.'):
+            own_tower.append((key, load))
+            continue
+        if key.endswith('rotary_emb.inv_freq'):
+            continue
         if not key.startswith(('model.', 'lm_head.')):
             raise KeyError(f'Unknown key {key!r} in {src}.')
         out[LM + key] = load()
-    items = list(iter_checkpoint_dir(clip_dir))
-    # A CLIPModel holds vision_model.* (and text_model.*); a CLIPVisionModel
-    # saved by transformers 5 holds the bare vision keys.
-    prefix = next((p for p in ('vision_model.', 'model.vision_model.', '')
-                   if any(k.startswith(p + 'embeddings.') for k, _ in items)),
-                  None)
-    if prefix is None:
-        raise KeyError(f'No CLIP vision keys (embeddings.*) in {clip_dir}.')
+    if clip_dir is not None:
+        items = list(iter_checkpoint_dir(clip_dir))
+        # A CLIPModel holds vision_model.* (and text_model.*); a
+        # CLIPVisionModel saved by transformers 5 holds the bare keys.
+        prefix = next((p for p in ('vision_model.', 'model.vision_model.', '')
+                       if any(k.startswith(p + 'embeddings.')
+                              for k, _ in items)), None)
+        if prefix is None:
+            raise KeyError(
+                f'No CLIP vision keys (embeddings.*) in {clip_dir}.')
+    elif own_tower:
+        items, prefix = own_tower, 'model.vision_tower.vision_tower.' \
+            'vision_model.'
+    else:
+        raise KeyError(
+            f'{src} holds no vision tower (LLaVA-1.5 files do not): pass '
+            'the CLIP directory it was trained with, e.g. '
+            'openai/clip-vit-large-patch14-336.')
     vision = convert_clip_vision(items, prefix)
+    if not vision:
+        raise KeyError(f'No CLIP vision tensors under {prefix!r} in '
+                       f'{clip_dir or src}.')
     out.update({VISION + k: v for k, v in vision.items()})
     return out

@@ -17,7 +17,7 @@ from llava_mm.constants import IMAGE_TOKEN
 # Evaluator arguments that name ground-truth files.
 EVALUATOR_PATH_KEYS = ('ann_file', 'test_question_file')
 # Dataset arguments that name files (relative ones follow data_root).
-DATASET_PATH_KEYS = ('ann_file', 'question_file')
+DATASET_PATH_KEYS = ('ann_file', 'question_file', 'label_dir', 'split_file')
 
 
 def _under(path: str, root: str) -> Optional[str]:

@@ -80,13 +80,27 @@ def checkpoint_fingerprint(checkpoint: Optional[str]) -> dict:
     least the modification time.
 
     Args:
-        checkpoint (str, optional): The checkpoint evaluated.
+        checkpoint (str, optional): The checkpoint evaluated; for a
+            llava-hf directory, its ``*.json``, ``*.safetensors`` and
+            ``*.bin`` files together.
 
     Returns:
         dict: ``path`` (informative only, not compared), ``size``,
         ``mtime_ns`` and ``sampled_sha256`` (None for a URL or no
         checkpoint).
     """
+    if checkpoint is not None and osp.isdir(checkpoint):
+        # A llava-hf directory: its config and weight files, as one.
+        names = sorted(n for n in os.listdir(checkpoint) if n.endswith(
+            ('.json', '.safetensors', '.bin')))
+        parts = {n: checkpoint_fingerprint(osp.join(checkpoint, n))
+                 for n in names}
+        return dict(path=osp.abspath(checkpoint),
+                    size=sum(p['size'] for p in parts.values()),
+                    mtime_ns=max((p['mtime_ns'] for p in parts.values()),
+                                 default=None),
+                    sampled_sha256=stable_hash(
+                        [[n, p['sampled_sha256']] for n, p in parts.items()]))
     if checkpoint is None or not osp.isfile(checkpoint):
         return dict(path=checkpoint, size=None, mtime_ns=None,
                     sampled_sha256=None)

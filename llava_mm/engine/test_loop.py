@@ -35,6 +35,7 @@ from tqdm import tqdm
 
 from llava_mm.models.sequence import ContextLengthError
 from llava_mm.registry import LOOPS
+from .batching import group_by_length, model_tokenizer, prompt_lengths
 from .predictions import (ID_KEYS, PredictionStore, checkpoint_fingerprint,
                           dataset_fingerprint, stable_hash)
 from .run_lock import WorkDirLock
@@ -82,6 +83,10 @@ class ResumableTestLoop(TestLoop):
         max_batches (int, optional): Stop after this many batches per rank
             without evaluating (e.g. to fit a job's time limit); rerun with
             ``resume=True`` to continue.
+        group_by_length (bool): Run each rank's samples longest question
+            first, so batches carry little padding
+            (:mod:`~llava_mm.engine.batching`); the predictions do not
+            change. Defaults to True.
     """
 
     def __init__(self,
@@ -92,7 +97,8 @@ class ResumableTestLoop(TestLoop):
                  resume: bool = False,
                  out: Optional[str] = None,
                  checkpoint: Optional[str] = None,
-                 max_batches: Optional[int] = None) -> None:
+                 max_batches: Optional[int] = None,
+                 group_by_length: bool = True) -> None:
         if out is not None and not out.endswith(OUT_FORMATS):
             raise ValueError(f'out={out!r}: use a file ending in one of '
                              f'{OUT_FORMATS}.')
@@ -103,6 +109,7 @@ class ResumableTestLoop(TestLoop):
         self.out = out
         self.checkpoint = checkpoint
         self.max_batches = max_batches
+        self.group_by_length = group_by_length
         for metric in self.evaluator.metrics:
             if hasattr(metric, 'set_work_dir'):
                 metric.set_work_dir(runner.work_dir)
@@ -190,6 +197,9 @@ class ResumableTestLoop(TestLoop):
         barrier()  # everyone has read before anyone appends
         missing = [i for i in range(len(self.dataset)) if i not in done]
         mine = missing[rank::world_size]
+        if self.group_by_length:
+            mine = group_by_length(mine, prompt_lengths(
+                self.dataset, mine, model_tokenizer(self.runner.model)))
         if self.resume:
             print_log(f'{len(done)} of {len(self.dataset)} predictions '
                       f'restored from {self.runner.work_dir}; '

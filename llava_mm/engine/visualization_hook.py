@@ -108,7 +108,9 @@ class VisualizationHook(Hook):
         if info.get('img_path'):
             image = np.asarray(load_image_file(info['img_path']))
             name = f'{number}_{Path(info["img_path"]).stem}'
-        else:  # the pipeline's (3, H, W) uint8 tensor
+        else:  # the pipeline's (3, H, W) uint8 tensor (tiles: the base)
+            if model_input.ndim == 4:
+                model_input = model_input[0]
             image = model_input.permute(1, 2, 0).cpu().numpy()
             name = number
         out_file = None if self.out_dir is None else osp.join(

@@ -1,8 +1,19 @@
 from .caption_metric import COCOCaption
+from .gqa_metric import GQAAcc, gqa_prediction
+from .mmbench_metric import MMBenchMetric, infer_choice
+from .mme_metric import MMEMetric, mme_yes_no
+from .pope_metric import POPEMetric, pope_yes_no
+from .seed_metric import SEEDAcc
+from .sqa_metric import ScienceQAMetric, sqa_letter
+from .textvqa_metric import TextVQAAcc, textvqa_accuracy
 from .vqa_answers import evalai_answer, normalize_answer, vqa_accuracy
+from .vizwiz_metric import ReportVizWiz
 from .vqa_metric import ReportVQA, VQAAcc, sample_accuracy
 
 __all__ = [
-    'COCOCaption', 'ReportVQA', 'VQAAcc', 'evalai_answer', 'normalize_answer',
-    'sample_accuracy', 'vqa_accuracy'
+    'COCOCaption', 'GQAAcc', 'MMBenchMetric', 'MMEMetric', 'POPEMetric',
+    'ReportVQA', 'ReportVizWiz', 'SEEDAcc', 'ScienceQAMetric', 'TextVQAAcc',
+    'VQAAcc', 'evalai_answer', 'gqa_prediction', 'infer_choice', 'mme_yes_no',
+    'normalize_answer', 'pope_yes_no', 'sample_accuracy', 'sqa_letter',
+    'textvqa_accuracy', 'vqa_accuracy'
 ]

@@ -21,7 +21,9 @@ quirks are kept here so every input scores as there.
 LLaVA's ``scripts/convert_vqav2_for_submission.py`` writes every answer
 through ``EvalAIAnswerProcessor`` (:func:`evalai_answer`): lower-case,
 commas and question marks dropped, ``'s`` split off, then the same two
-steps. The word tables are the official ones.
+steps. The word tables are the official ones. That processor
+(``llava/eval/m4c_evaluator.py``, also TextVQA's scorer) runs on Python 3,
+where ``\\d`` matches every Unicode digit: :func:`evalai_answer` does too.
 """
 import re
 from typing import Sequence
@@ -82,8 +84,10 @@ PUNCTUATION = (';', '/', '[', ']', '"', '{', '}', '(', ')', '=', '+', '\\',
                '_', '-', '>', '<', '@', '`', ',', '?', '!')
 # A period not followed by a digit (the official "(?!<=" is a lookahead for
 # the literal text "<=", kept as is).
-_PERIOD = re.compile(r'(?!<=\d)(\.)(?!\d)', re.ASCII)
-_DIGIT_COMMA_DIGIT = re.compile(r'(\d)(,)(\d)', re.ASCII)
+_PERIOD = {True: re.compile(r'(?!<=\d)(\.)(?!\d)', re.ASCII),
+           False: re.compile(r'(?!<=\d)(\.)(?!\d)')}
+_DIGIT_COMMA_DIGIT = {True: re.compile(r'(\d)(,)(\d)', re.ASCII),
+                      False: re.compile(r'(\d)(,)(\d)')}
 _MAX_PERIODS = 32  # re.UNICODE passed as the count
 
 
@@ -99,7 +103,7 @@ def clean_whitespace(text: str) -> str:
     return text.replace('\n', ' ').replace('\t', ' ').strip()
 
 
-def process_punctuation(text: str) -> str:
+def process_punctuation(text: str, ascii_digits: bool = True) -> str:
     """The official punctuation step.
 
     Each punctuation mark is deleted when the answer has it next to a space
@@ -109,16 +113,18 @@ def process_punctuation(text: str) -> str:
 
     Args:
         text (str): An answer.
+        ascii_digits (bool): Only ASCII digits count as digits (the
+            official Python 2 code); False for the Python 3 processors.
 
     Returns:
         str: The answer after the punctuation step.
     """
-    drop = _DIGIT_COMMA_DIGIT.search(text) is not None
+    drop = _DIGIT_COMMA_DIGIT[ascii_digits].search(text) is not None
     out = text
     for mark in PUNCTUATION:
         glued = drop or f'{mark} ' in text or f' {mark}' in text
         out = out.replace(mark, '' if glued else ' ')
-    return _PERIOD.sub('', out, count=_MAX_PERIODS)
+    return _PERIOD[ascii_digits].sub('', out, count=_MAX_PERIODS)
 
 
 def process_digit_article(text: str) -> str:
@@ -139,18 +145,19 @@ def process_digit_article(text: str) -> str:
     return ' '.join(CONTRACTIONS.get(w, w) for w in words)
 
 
-def normalize_answer(answer: str) -> str:
+def normalize_answer(answer: str, ascii_digits: bool = True) -> str:
     """An answer through all official steps (whitespace, punctuation,
     digits/articles/contractions).
 
     Args:
         answer (str): E.g. ``'Two dogs.'``.
+        ascii_digits (bool): See :func:`process_punctuation`.
 
     Returns:
         str: E.g. ``'2 dogs'``.
     """
     return process_digit_article(process_punctuation(
-        clean_whitespace(answer)))
+        clean_whitespace(answer), ascii_digits))
 
 
 def evalai_answer(answer: str) -> str:
@@ -167,7 +174,7 @@ def evalai_answer(answer: str) -> str:
     """
     text = answer.lower().replace(',', '').replace('?', '')
     text = text.replace("'s", " 's").strip()
-    return normalize_answer(text)
+    return normalize_answer(text, ascii_digits=False)
 
 
 def vqa_accuracy(prediction: str, answers: Sequence[str]) -> float:
@@ -193,6 +200,20 @@ def vqa_accuracy(prediction: str, answers: Sequence[str]) -> float:
     if len(set(gts)) > 1:
         gts = [process_digit_article(process_punctuation(a)) for a in gts]
         pred = process_digit_article(process_punctuation(pred))
-    matches = [gt == pred for gt in gts]
+    return leave_one_out_accuracy(pred, gts)
+
+
+def leave_one_out_accuracy(prediction: str, answers: Sequence[str]) -> float:
+    """The soft VQA score of an answer, both sides already processed.
+
+    Args:
+        prediction (str): The processed answer.
+        answers (Sequence[str]): The processed annotator answers.
+
+    Returns:
+        float: Mean over the annotators of ``min(#other annotators giving
+        the prediction / 3, 1)``, in [0, 1].
+    """
+    matches = [gt == prediction for gt in answers]
     total = sum(matches)
     return sum(min(1.0, (total - m) / 3) for m in matches) / len(matches)

@@ -18,6 +18,7 @@ from mmengine.fileio import dump
 from mmengine.logging import print_log
 
 from llava_mm.registry import METRICS
+from .bench_metric import SubmissionFileMixin
 from .vqa_answers import evalai_answer, vqa_accuracy
 
 ANSWER_TYPES = ('yes/no', 'number', 'other')
@@ -147,7 +148,7 @@ class VQAAcc(BaseMetric):
 
 
 @METRICS.register_module()
-class ReportVQA(BaseMetric):
+class ReportVQA(SubmissionFileMixin, BaseMetric):
     """Write the VQAv2 submission file ``[{"question_id", "answer"}]``.
 
     Each answer is the model's text through the EvalAI answer processor,
@@ -175,14 +176,11 @@ class ReportVQA(BaseMetric):
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
-        if file_path is not None and not file_path.endswith('.json'):
-            raise ValueError(f'ReportVQA writes JSON; file_path must end in '
-                             f'.json, got {file_path}.')
+        self.init_file_path(file_path)
         if test_question_file is not None and not osp.isfile(
                 test_question_file):
             raise FileNotFoundError(
                 f'test_question_file not found: {test_question_file}')
-        self.file_path = file_path
         self.test_question_file = test_question_file
 
     def check_dataset(self, dataset) -> None:
@@ -223,15 +221,6 @@ class ReportVQA(BaseMetric):
         return dict(question=sample.get('question'),
                     submitted_answer=evalai_answer(sample['pred_answer']))
 
-    def set_work_dir(self, work_dir: str) -> None:
-        """Put the file in the work dir unless ``file_path`` was given.
-
-        Args:
-            work_dir (str): The runner's work dir.
-        """
-        if self.file_path is None:
-            self.file_path = osp.join(work_dir, self.default_file_name)
-
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         """Keep question id and answer of each sample.
 
@@ -257,9 +246,7 @@ class ReportVQA(BaseMetric):
         Returns:
             dict: ``num_answers``, the answers predicted here.
         """
-        if self.file_path is None:
-            raise ValueError('ReportVQA has no file_path: set one in the '
-                             'config or run it with ResumableTestLoop.')
+        file_path = self.require_file_path()
         results = _unique_by(results, 'question_id', 'ReportVQA')
         answered = len(results)
         if self.test_question_file is not None:
@@ -268,7 +255,7 @@ class ReportVQA(BaseMetric):
             have = {r['question_id'] for r in results}
             results += [dict(question_id=qid, answer='') for qid in all_ids
                         if qid not in have]
-        dump(results, self.file_path)
+        dump(results, file_path)
         print_log(f'Wrote {len(results)} answers ({answered} predicted) to '
-                  f'{self.file_path}.', logger='current')
+                  f'{file_path}.', logger='current')
         return {'num_answers': answered}

@@ -1,7 +1,10 @@
-from .kv_cache import CACHE_KWARG, PreallocatedCache, prefill_each
+from .engine import GenerationEngine, attach_engine, check_context
+from .kv_cache import PreallocatedCache, prefill_each
 from .logits_check import CheckFiniteLogits, NonFiniteLogitsError
+from .strategy import GenerationStrategy, resolve_strategy
 
 __all__ = [
-    'CACHE_KWARG', 'CheckFiniteLogits', 'NonFiniteLogitsError',
-    'PreallocatedCache', 'prefill_each'
+    'CheckFiniteLogits', 'GenerationEngine', 'GenerationStrategy',
+    'NonFiniteLogitsError', 'PreallocatedCache', 'attach_engine',
+    'check_context', 'prefill_each', 'resolve_strategy'
 ]

@@ -17,7 +17,6 @@ masked; the batched decode steps that follow are unchanged. Its output is
 only the cache, so for transformers' LLaMA it computes just the keys and
 values of the last decoder layer (:func:`skips_last_layer`).
 """
-import inspect
 from typing import Optional
 
 import torch
@@ -28,12 +27,7 @@ from transformers.models.llama.modeling_llama import (LlamaAttention,
                                                       LlamaModel,
                                                       apply_rotary_pos_emb)
 
-# The cache's keyword in transformers' LLaMA modules, create_causal_mask and
-# generate: 5.24 renamed it from ``past_key_values`` to ``cache`` (the old
-# name still works there, with a warning, until 5.40 / 6.0); earlier 5.x
-# releases know only the old name.
-CACHE_KWARG = ('cache' if 'cache' in inspect.signature(
-    create_causal_mask).parameters else 'past_key_values')
+from llava_mm.utils.hf_compat import CACHE_KWARG
 
 
 class PreallocatedLayer(DynamicLayer):

@@ -6,13 +6,16 @@ with no renaming::
     model.vision_tower.*                   VisionTransformer (OpenMMLab keys)
     model.lang_encoder.model.*             transformers LlamaModel
     model.lang_encoder.model.mm_projector  Linear (v1) / Linear-GELU-Linear
+    model.lang_encoder.model.image_newline LLaVA-NeXT's row end (anyres)
     model.lang_encoder.lm_head             output head
 
 The prompt is cut at ``<image>``; every text chunk is tokenised on its own
 (the first one with BOS), as the official ``tokenizer_image_token`` does, and
-the image's patch features are spliced in where ``<image>`` stood.
+the image's patch features are spliced in where ``<image>`` stood. With
+``image_aspect_ratio='anyres'`` (LLaVA-NeXT) each image comes as tiles and
+its features are laid out by :class:`~llava_mm.models.anyres.AnyRes`.
 """
-from typing import Dict, List, Optional, Union
+from typing import Dict, List, Optional
 
 import torch
 import torch.nn.functional as F
@@ -23,44 +26,15 @@ from torch import nn
 from llava_mm.constants import (CAPTION_PROMPT, IGNORE_INDEX, IMAGE_TOKEN,
                                 IMAGE_TOKEN_INDEX)
 from llava_mm.conversation import VICUNA_V1
-from llava_mm.generation.setup import (add_cache, add_finite_check,
-                                       check_context)
-from llava_mm.utils.generation_args import check_generation_cfg
-from llava_mm.ops.cpu.speedups import check_setting, resolve
+from llava_mm.generation.engine import GenerationEngine, attach_engine
 from llava_mm.registry import MODELS, TOKENIZER
+from llava_mm.utils.generation_args import check_generation_cfg
+from .anyres import build_anyres, image_newline
 from .builders import _causal_lm  # noqa: F401  (registers the builders)
 from .data_preprocessor import build_data_preprocessor
+from .projector import build_projector
 from .prompting import PromptMixin
 from .sequence import build_multimodal_batch
-
-
-def build_projector(in_dims: int, out_dims: int, depth: int) -> nn.Module:
-    """LLaVA's projector: one Linear (v1) or Linear-(GELU-Linear)*(d-1).
-
-    Args:
-        in_dims (int): Vision feature width (``mm_hidden_size``).
-        out_dims (int): Language model width.
-        depth (int): Number of Linear layers; 0 is the identity, which
-            needs ``in_dims == out_dims``.
-
-    Returns:
-        nn.Module: The projector.
-    """
-    if depth < 0:
-        raise ValueError(f'mm_proj_depth must be >= 0, got {depth}.')
-    if depth == 0:
-        if in_dims != out_dims:
-            raise ValueError(
-                f'mm_proj_depth=0 (no projector) needs mm_hidden_size '
-                f'({in_dims}) equal to the language model width '
-                f'({out_dims}); use mm_proj_depth >= 1.')
-        return nn.Identity()
-    if depth == 1:
-        return nn.Linear(in_dims, out_dims)
-    modules = [nn.Linear(in_dims, out_dims)]
-    for _ in range(depth - 1):
-        modules += [nn.GELU(), nn.Linear(out_dims, out_dims)]
-    return nn.Sequential(*modules)
 
 
 class LlavaModules(nn.Module):
@@ -97,6 +71,14 @@ class Llava(PromptMixin, BaseModel):
             the official LLaVA (-2: the penultimate block's output). Blocks
             after it are neither built nor run. Defaults to -2.
         mm_proj_depth (int): Projector depth. Defaults to 1.
+        image_aspect_ratio (str): ``'anyres'`` (LLaVA-NeXT: tiled images,
+            see :mod:`~llava_mm.models.anyres`), or ``'pad'``/``'square'``
+            (one tower input per image; the pipeline pads or squashes).
+            Defaults to ``'pad'``.
+        image_grid_pinpoints (list, optional): anyres grid resolutions,
+            ``[[height, width], ...]``, as the pipeline's ``AnyResTiles``.
+        mm_patch_merge_type (str): anyres feature layout,
+            ``'spatial_unpad'`` (LLaVA-1.6) or ``'flat'``.
         generation_cfg (dict): Defaults for ``generate``.
         caption_prompt (str): The question put in ``{question}`` for
             captioning when none is given.
@@ -109,17 +91,6 @@ class Llava(PromptMixin, BaseModel):
         freeze_projector (bool): Freeze the projector. Defaults to False.
         freeze_lm (bool): Freeze the language model. Defaults to False.
         load_lang_pretrained (bool): Load the LM's own weights at build.
-        prefill (str): How ``generate`` runs the prompt pass:
-            ``'batched'`` (one pass of the padded batch, as transformers
-            does), ``'each'`` (sample by sample into the cache, no padding
-            and none of the last layer's unread work:
-            :func:`~llava_mm.generation.kv_cache.prefill_each`) or ``'auto'``
-            (``'each'`` on CPU where ``cpu_speedups`` chose it, else
-            ``'batched'``). Defaults to ``'auto'``.
-        cpu_speedups (str | dict): The CPU speed-ups that
-            :func:`~llava_mm.apis.init_model` applies: ``'auto'``, ``'on'``,
-            ``'off'`` or a dict (see :mod:`llava_mm.ops.cpu.speedups`).
-            Defaults to ``'auto'``.
         data_preprocessor (dict, optional): Defaults to
             :class:`MultiModalDataPreprocessor`.
         init_cfg (dict, optional): mmengine init config.
@@ -138,6 +109,9 @@ class Llava(PromptMixin, BaseModel):
                  use_im_start_end: bool = False,
                  mm_vision_select_layer: int = -2,
                  mm_proj_depth: int = 1,
+                 image_aspect_ratio: str = 'pad',
+                 image_grid_pinpoints: Optional[list] = None,
+                 mm_patch_merge_type: str = 'spatial_unpad',
                  generation_cfg: Optional[dict] = None,
                  caption_prompt: str = CAPTION_PROMPT,
                  turn_tmpl: str = VICUNA_V1.turn_tmpl(),
@@ -145,8 +119,6 @@ class Llava(PromptMixin, BaseModel):
                  freeze_projector: bool = False,
                  freeze_lm: bool = False,
                  load_lang_pretrained: bool = False,
-                 prefill: str = 'auto',
-                 cpu_speedups: Union[str, dict] = 'auto',
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(
@@ -168,15 +140,10 @@ class Llava(PromptMixin, BaseModel):
                 f'turn_tmpl must hold "{{question}}" and no "{IMAGE_TOKEN}", '
                 f'got {turn_tmpl!r}.')
         self.turn_tmpl = turn_tmpl
-        if prefill not in ('auto', 'batched', 'each'):
-            raise ValueError(f'prefill must be "auto", "batched" or "each", '
-                             f'got {prefill!r}.')
-        self.prefill = prefill
-        check_setting(cpu_speedups)
-        self.cpu_speedups = cpu_speedups
-        # Set by apply_cpu_speedups (init_model); None (a model built
-        # otherwise, e.g. by a training Runner): resolved from the setting.
-        self.cpu_prefill_each = None
+        # How generate runs on the device (llava_mm.generation.engine): set
+        # by init_model; a model built otherwise (a training Runner) gets
+        # the 'auto' engine at its first generate.
+        self.engine: Optional[GenerationEngine] = None
         self.generation_cfg = dict(generation_cfg or {})
         self.mm_vision_select_layer = mm_vision_select_layer
 
@@ -188,6 +155,8 @@ class Llava(PromptMixin, BaseModel):
 
         vision_tower = MODELS.build(
             dict(vision_encoder, select_layer=mm_vision_select_layer))
+        self.anyres = build_anyres(image_aspect_ratio, image_grid_pinpoints,
+                                   mm_patch_merge_type, vision_tower)
 
         lang_encoder = dict(lang_encoder)
         lang_encoder.setdefault('load_pretrained', load_lang_pretrained)
@@ -202,6 +171,8 @@ class Llava(PromptMixin, BaseModel):
         projector = build_projector(mm_hidden_size, lm.config.hidden_size,
                                     mm_proj_depth)
         self.model = LlavaModules(vision_tower, lm, projector)
+        if self.anyres is not None and self.anyres.uses_newline:
+            lm.model.image_newline = image_newline(lm.config.hidden_size)
         self.set_trainable(freeze_vision, freeze_projector, freeze_lm)
 
     def set_trainable(self, freeze_vision: bool, freeze_projector: bool,
@@ -217,6 +188,8 @@ class Llava(PromptMixin, BaseModel):
         self.model.vision_tower.requires_grad_(not freeze_vision)
         self.model.lang_encoder.requires_grad_(not freeze_lm)
         self.projector.requires_grad_(not freeze_projector)
+        if self.image_newline is not None:  # trained with the projector
+            self.image_newline.requires_grad_(not freeze_projector)
 
     def init_weights(self) -> None:
         """Random init of the parts transformers does not initialise."""
@@ -229,6 +202,16 @@ class Llava(PromptMixin, BaseModel):
     @property
     def lang_encoder(self) -> nn.Module:
         return self.model.lang_encoder
+
+    @property
+    def image_newline(self) -> Optional[nn.Parameter]:
+        return getattr(self.lang_encoder.model, 'image_newline', None)
+
+    def num_image_tokens(self, image_size: Optional[tuple] = None) -> int:
+        """Image positions in a prompt (anyres: for an (H, W) image)."""
+        if self.anyres is None:
+            return self.model.vision_tower.num_patches
+        return self.anyres.num_tokens(image_size)
 
     # ----------------------------------------------------------------- image
     def encode_images(self, images: torch.Tensor) -> torch.Tensor:
@@ -296,7 +279,16 @@ class Llava(PromptMixin, BaseModel):
         """
         samples = data_samples or [None] * images.shape[0]
         prompts, targets, labels = self.batch_ids(samples, with_targets)
-        image_feats = self.encode_images(images)
+        if self.anyres is None:
+            if images.ndim != 4:
+                raise ValueError(
+                    f'Images of shape {tuple(images.shape)}: tiles (from '
+                    'AnyResTiles) need a model with image_aspect_ratio='
+                    '"anyres"; use the test pipeline of this model\'s config.')
+            image_feats = self.encode_images(images)
+        else:  # (B, tiles, 3, H, W): a list of (N_b, D), N_b per image
+            image_feats = self.anyres.encode(self.encode_images, images,
+                                             samples, self.image_newline)
         return build_multimodal_batch(
             self.lang_encoder.get_input_embeddings(), prompts, image_feats,
             IMAGE_TOKEN_INDEX, targets=targets, target_labels=labels,
@@ -353,27 +345,14 @@ class Llava(PromptMixin, BaseModel):
         cfg.setdefault('max_new_tokens', 32)
         cfg.setdefault('do_sample', False)
         check_generation_cfg(cfg)
-        batch = self.build_batch(images, data_samples)
-        total = check_context(self.lang_encoder,
-                              batch['inputs_embeds'].shape[1],
-                              cfg['max_new_tokens'])
-        on_cpu = batch['attention_mask'].device.type == 'cpu'
-        each = self.prefill == 'each' or (
-            self.prefill == 'auto' and on_cpu and self._cpu_prefill_each())
-        add_cache(self.lang_encoder, batch, cfg, total, each)
-        add_finite_check(cfg)
         tok = self.tokenizer
         cfg.setdefault('eos_token_id', tok.eos_token_id)
         cfg.setdefault('pad_token_id', tok.pad_token_id
                        if tok.pad_token_id is not None else tok.eos_token_id)
-        return self.lang_encoder.generate(
-            inputs_embeds=batch['inputs_embeds'],
-            attention_mask=batch['attention_mask'], **cfg)
-
-    def _cpu_prefill_each(self) -> bool:
-        if self.cpu_prefill_each is None:
-            return resolve(self.cpu_speedups)['prefill_each']
-        return self.cpu_prefill_each
+        batch = self.build_batch(images, data_samples)
+        engine = self.engine or attach_engine(self, kernels=False)
+        return engine.generate(self.lang_encoder, batch['inputs_embeds'],
+                               batch['attention_mask'], cfg)
 
     def predict(self,
                 images: torch.Tensor,

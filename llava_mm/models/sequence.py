@@ -1,5 +1,5 @@
 """Splice image features into token sequences and pad them into a batch."""
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 from torch import nn
@@ -22,7 +22,8 @@ class ContextLengthError(ValueError):
 
 def build_multimodal_batch(embed: nn.Embedding,
                            prompts: List[List[int]],
-                           image_feats: torch.Tensor,
+                           image_feats: Union[torch.Tensor,
+                                              Sequence[torch.Tensor]],
                            image_index: int,
                            targets: Optional[List[List[int]]] = None,
                            target_labels: Optional[List[List[int]]] = None,
@@ -32,12 +33,15 @@ def build_multimodal_batch(embed: nn.Embedding,
     """Build padded input embeddings for a batch of one-image prompts.
 
     Every prompt holds ``image_index`` once; it is replaced by the image's
-    N feature vectors. Text is embedded in one call for the whole batch.
+    feature vectors (N_b of them, the same N for every sample of a plain
+    LLaVA, a number per image for LLaVA-NeXT's tiles). Text is embedded in
+    one call for the whole batch.
 
     Args:
         embed (nn.Embedding): The language model's token embedding.
         prompts (list[list[int]]): Prompt ids per sample.
-        image_feats (torch.Tensor): (B, N, D) projected image features.
+        image_feats (torch.Tensor | Sequence[torch.Tensor]): (B, N, D)
+            projected image features, or one (N_b, D) tensor per sample.
         image_index (int): The placeholder id in ``prompts``.
         targets (list[list[int]], optional): Ids to append after each
             prompt; they are the only positions with a label.
@@ -56,10 +60,10 @@ def build_multimodal_batch(embed: nn.Embedding,
     if padding_side not in ('left', 'right'):
         raise ValueError(f'padding_side must be "left" or "right", got '
                          f'{padding_side!r}.')
-    B, N, D = image_feats.shape
+    B, D = len(image_feats), image_feats[0].shape[-1]
     if len(prompts) != B:
         raise ValueError(f'{len(prompts)} prompts for {B} images.')
-    device = image_feats.device
+    device = image_feats[0].device
     targets = targets or [[] for _ in prompts]
     target_labels = target_labels or targets
     if [len(t) for t in target_labels] != [len(t) for t in targets]:
@@ -69,11 +73,13 @@ def build_multimodal_batch(embed: nn.Embedding,
         if ids.count(image_index) != 1:
             raise ValueError('Each prompt must hold the image placeholder '
                              f'exactly once; found {ids.count(image_index)}.')
-    lengths = [len(ids) - 1 + N for ids in text]
+    n_image = [f.shape[0] for f in image_feats]
+    lengths = [len(ids) - 1 + n for ids, n in zip(text, n_image)]
     L = max(lengths)
     if max_positions is not None and L > max_positions:
+        n = n_image[lengths.index(L)]
         raise ContextLengthError(
-            f'A prompt takes {L} positions with its {N} image tokens, more '
+            f'A prompt takes {L} positions with its {n} image tokens, more '
             f'than the model\'s context of {max_positions}. Shorten it.',
             sample=lengths.index(L))
 
@@ -83,7 +89,7 @@ def build_multimodal_batch(embed: nn.Embedding,
     text_emb = embed(flat).split([len(ids) - 1 for ids in text])
 
     dtype = text_emb[0].dtype
-    inputs_embeds = image_feats.new_zeros(B, L, D, dtype=dtype)
+    inputs_embeds = image_feats[0].new_zeros(B, L, D, dtype=dtype)
     attention_mask = torch.zeros(B, L, dtype=torch.long, device=device)
     labels = torch.full((B, L), IGNORE_INDEX, dtype=torch.long, device=device)
     for b, ids in enumerate(text):

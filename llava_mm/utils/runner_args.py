@@ -90,16 +90,21 @@ def set_launcher_and_work_dir(cfg: Config, args: argparse.Namespace) -> None:
                                  'name a folder for the logs and outputs.')
 
 
-def check_batch_size(cfg: Config, loader: str) -> None:
+def check_batch_size(cfg: Config, loader: str,
+                     allow_auto: bool = False) -> None:
     """Refuse a batch size of the config's ``loader`` that is not a positive
-    integer (torch would fail later, inside its sampler).
+    integer (torch would fail later, inside its sampler), before the model
+    is loaded.
 
     Args:
         cfg (Config): The config.
         loader (str): ``'train_dataloader'`` or ``'test_dataloader'``.
+        allow_auto (bool): Accept ``'auto'`` (tools/test.py picks it).
     """
     size = (cfg.get(loader) or {}).get('batch_size')
-    if size is not None and not (isinstance(size, int)
-                                 and not isinstance(size, bool) and size > 0):
+    if size is None or (allow_auto and size == 'auto'):
+        return
+    if not (isinstance(size, int) and not isinstance(size, bool)
+            and size > 0):
         raise ValueError(f'{loader}.batch_size={size!r}: use a positive '
-                         'integer.')
+                         'integer' + (" or 'auto'." if allow_auto else '.'))

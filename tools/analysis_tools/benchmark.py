@@ -79,11 +79,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('--config', default=None,
                    help='base config (default configs/llava/'
                    'llava-7b-v1.5_caption.py)')
-    p.add_argument('--cpu-speedups', default='auto',
-                   help="ours: init_model's cpu_speedups, 'auto' (default), "
-                   "'on', 'off' or a JSON dict, e.g. "
-                   '\'{"prefill_each": false}\' '
-                   '(llava_mm/ops/cpu/speedups.py)')
+    p.add_argument('--engine', default='auto',
+                   help="ours: init_model's engine, 'auto' (default), "
+                   "'eager' or a JSON dict, e.g. "
+                   '\'{"prefill": "batched"}\' '
+                   '(llava_mm/generation/strategy.py)')
     p.add_argument('--quantization', nargs='+', choices=['int8', 'nf4'],
                    default=None, help='tiny/small: compare these low-bit '
                    'LMs with bf16 (load, peak RSS, decode, tokens); 7b/13b: '
@@ -118,13 +118,13 @@ def main(argv: Optional[List[str]] = None) -> dict:
             raise SystemExit(f'--preset {args.preset} loads one model: '
                              'pass one --quantization value.')
         res = load_check(args.work_dir, args.new_tokens, args.checkpoint,
-                         args.config, cpu_speedups=args.cpu_speedups,
+                         args.config, engine=args.engine,
                          preset=args.preset,
                          quantization=quant[0] if quant else None)
     elif quant:
         res = lowbit_compare(args.preset, args.work_dir, quant,
                              args.new_tokens,
-                             cpu_speedups=args.cpu_speedups)
+                             engine=args.engine)
     else:
         dtype = args.dtype
         if dtype == 'auto':
@@ -135,7 +135,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
                            args.batch_sizes, args.requests, args.repeats,
                            rounds=args.rounds, load=not args.no_load,
                            drop_caches=args.drop_caches,
-                           cpu_speedups=args.cpu_speedups)
+                           engine=args.engine)
     res['command'] = ' '.join(['python', 'tools/analysis_tools/benchmark.py'] +
                               (sys.argv[1:] if argv is None else argv))
     print(lowbit_summary(res) if 'runs' in res else summary(res))

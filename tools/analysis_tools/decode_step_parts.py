@@ -1,6 +1,6 @@
 """Where a batch-1 decode step's time goes, on a model from ``init_model``.
 
-Three timings on the loaded model (``cpu_speedups`` as ``init_model``
+Three timings on the loaded model (the ``engine`` as ``init_model``
 applies them), each the median of ``--steps`` runs:
 
 - ``linears``: every ``nn.Linear`` of the language model once on one row
@@ -78,7 +78,7 @@ def main() -> None:
         linears_gbps=round(weight_gb / linear_s, 1),
         forward_step_s=round(forward_s, 3),
         generate_step_s=round(statistics.median(steps), 3),
-        cpu_speedups=model.cpu_speedups_applied,
+        engine=model.engine.describe(),
         threads=torch.get_num_threads())))
 
 

@@ -6,7 +6,7 @@ export), images, prompt and caption length run two ways, each in its own
 process, timed from process start to exit:
 
 - ours: ``python tools/test.py CONFIG CHECKPOINT`` (mmengine Runner,
-  dataloader, ``init_model`` with its default ``cpu_speedups``, the
+  dataloader, ``init_model`` with its default ``engine``, the
   COCOCaption metric);
 - transformers: ``LlavaForConditionalGeneration`` with its
   ``LlavaProcessor``, batches of ``--batch-size``, the same pycocoevalcap
@@ -17,7 +17,7 @@ process, timed from process start to exit:
 
 The images are square, so our pad-to-square step is a no-op and both
 pipelines see the same pixels up to their resize kernels. One untimed
-``init_model`` first builds what ``cpu_speedups`` compiles once per
+``init_model`` first builds what the engine compiles once per
 machine (the bf16 gemv kernel). Each
 side's time is split into start-up and exit, prediction and scoring
 (``ours_detail``, ``hf_detail``).
@@ -282,7 +282,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
                                args.new_tokens,
                                osp.join(root, 'test_config.py'))
     hf_proc = hf_dir_with_processor(cfg, hf_dir, hf_dir + '_processor')
-    # A first load builds what cpu_speedups compiles once per machine (the
+    # A first load builds what the engine compiles once per machine (the
     # gemv kernel), so that no timed run includes the build.
     init_model(config, ckpt, device='cpu', dtype=dtype)
     with open(osp.join(root, 'prompt.txt'), 'w') as f:  # for vllm_peer.py

@@ -1,4 +1,4 @@
-"""A/B micro-measurements behind ``cpu_speedups='auto'``, in one process.
+"""A/B micro-measurements behind ``engine='auto'``, in one process.
 
 Each speed-up is timed against what it replaces, the two interleaved and
 the best of ``--rounds`` kept (other processes only slow a run down), at
@@ -113,7 +113,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
     p.add_argument('--rounds', type=int, default=5)
     p.add_argument('--out', default=None)
     args = p.parse_args(argv)
-    from llava_mm.ops.cpu.speedups import cpu_features
+    from llava_mm.ops.cpu.features import cpu_features
     res = dict(cpu_features=cpu_features(), rounds=args.rounds,
                loadavg_start=os.getloadavg()[0])
     for t in args.threads:

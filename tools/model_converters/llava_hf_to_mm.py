@@ -1,7 +1,11 @@
-"""Convert a transformers LlavaForConditionalGeneration directory (llava-hf
-layout) to one OpenMMLab-layout checkpoint that llava_mm loads.
+"""Convert a transformers LlavaForConditionalGeneration (LLaVA-1.5) or
+LlavaNextForConditionalGeneration (LLaVA-1.6) directory, llava-hf layout, to
+one OpenMMLab-layout checkpoint that llava_mm loads.
 
     python tools/model_converters/llava_hf_to_mm.py SRC_DIR DST.pth
+
+get_model(..., pretrained=SRC_DIR) and tools/*.py --checkpoint SRC_DIR read
+the directory as it is (converted in memory); a file loads faster.
 """
 import argparse
 
@@ -13,7 +17,8 @@ from llava_mm.utils.dtypes import to_torch_dtype
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument('src', help='transformers LLaVA directory')
+    parser.add_argument('src', help='transformers LLaVA (or LLaVA-NeXT) '
+                        'directory')
     parser.add_argument('dst', help='output .pth')
     parser.add_argument('--vocab-size', type=int, default=None,
                         help='text vocabulary to keep (default: the '

@@ -5,7 +5,8 @@
 data_root = 'data/coco'
 
 test_dataloader = dict(
-    batch_size=8,
+    # 'auto': by device in tools/test.py (llava_mm/engine/batching.py).
+    batch_size='auto',
     num_workers=2,
     dataset=dict(
         type='COCOVQA',

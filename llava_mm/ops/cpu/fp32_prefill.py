@@ -18,7 +18,7 @@ import torch
 from torch import nn
 from torch.utils._pytree import tree_map
 
-from llava_mm.generation.kv_cache import CACHE_KWARG
+from llava_mm.utils.hf_compat import CACHE_KWARG
 
 
 def native_bf16_matmul() -> bool:

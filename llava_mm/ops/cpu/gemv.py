@@ -23,6 +23,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .features import cpu_features
+
 # Above this many rows torch's kernel was as fast (docs/benchmark.md).
 MAX_ROWS = 2
 _SRC = osp.join(osp.dirname(osp.abspath(__file__)), 'csrc', 'bf16_gemv.cpp')
@@ -31,7 +33,6 @@ _ext = None
 
 def cpu_has_avx512_bf16() -> bool:
     """Whether this CPU has the AVX512-BF16 instructions (Linux)."""
-    from .speedups import cpu_features
     return cpu_features()['avx512_bf16']
 
 

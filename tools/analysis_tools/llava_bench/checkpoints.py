@@ -145,7 +145,8 @@ def _fill_(key: str, t: torch.Tensor, std: float) -> None:
 
 def write_random_checkpoint(cfg: Config, path: str,
                             dtype: torch.dtype = torch.bfloat16,
-                            std: float = 0.02, seed: int = 0) -> int:
+                            std: float = 0.02, seed: int = 0,
+                            device: str = 'cpu') -> int:
     """Write a random OpenMMLab-layout checkpoint of ``cfg.model``.
 
     Never holds the weights in process memory (see the module docstring).
@@ -156,6 +157,7 @@ def write_random_checkpoint(cfg: Config, path: str,
         dtype (torch.dtype): Tensor dtype. Defaults to bf16.
         std (float): Std of the random weights.
         seed (int): Random seed.
+        device (str): Where the values are drawn before they are written.
 
     Returns:
         int: Number of parameters written.
@@ -168,12 +170,17 @@ def write_random_checkpoint(cfg: Config, path: str,
     with torch.serialization.skip_data(materialize_fake_tensors=True):
         torch.save(fake, path)
     del fake
-    gen = torch.manual_seed(seed)  # noqa: F841  (seeds normal_)
+    torch.manual_seed(seed)  # seeds normal_ (every device)
     with torch.serialization.set_default_mmap_options(mmap.MAP_SHARED):
         state = torch.load(path, mmap=True, weights_only=True)
     total = 0
     for k, t in state.items():
-        _fill_(k, t, std)
+        if torch.device(device).type == 'cpu':
+            _fill_(k, t, std)
+        else:
+            drawn = torch.empty(t.shape, dtype=t.dtype, device=device)
+            _fill_(k, drawn, std)
+            t.copy_(drawn)
         total += t.numel()
     del state  # unmaps; the kernel writes the dirty pages back
     return total

@@ -23,7 +23,7 @@ def _agreement(tokens: List[int], ref: List[int]) -> dict:
 
 def lowbit_compare(preset: str, work_dir: str,
                    quantizations: Sequence[str], new_tokens: int,
-                   cpu_speedups: str = 'auto') -> dict:
+                   engine: str = 'auto') -> dict:
     """bf16 and each quantization: load, peak RSS, decode speed, tokens.
 
     Args:
@@ -31,7 +31,7 @@ def lowbit_compare(preset: str, work_dir: str,
         work_dir (str): Files (reused).
         quantizations (Sequence[str]): ``'int8'``, ``'nf4'``.
         new_tokens (int): Tokens of the caption.
-        cpu_speedups (str): Every run: ``init_model``'s setting
+        engine (str): Every run: ``init_model``'s setting
             (``'auto'``, ``'on'``, ``'off'`` or a JSON dict).
 
     Returns:
@@ -42,11 +42,11 @@ def lowbit_compare(preset: str, work_dir: str,
     cfg, cfg_path, ckpt, _ = prepare(preset, work_dir, 'bf16', hf=False)
     res['config'] = dict(preset=preset, checkpoint=ckpt,
                          checkpoint_gb=os.path.getsize(ckpt) / GB,
-                         new_tokens=new_tokens, cpu_speedups=cpu_speedups,
+                         new_tokens=new_tokens, engine=engine,
                          threads=torch.get_num_threads())
     runs: Dict[str, dict] = {}
     for q in ['bf16', *quantizations]:
-        extra = ['--touch', '--cpu-speedups', cpu_speedups] + \
+        extra = ['--touch', '--engine', engine] + \
             ([] if q == 'bf16' else ['--quantization', q])
         runs[q] = measure_load('ours', cfg_path, ckpt, 'bf16',
                                new_tokens=new_tokens,

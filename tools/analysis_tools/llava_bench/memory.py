@@ -152,7 +152,7 @@ def measure_load(impl: str, config: str, checkpoint: str, dtype: str,
 
 
 def child(impl: str, config: str, checkpoint: str, dtype: str,
-          new_tokens: int, cpu_speedups: str = 'auto',
+          new_tokens: int, engine: str = 'auto',
           touch: bool = False,
           quantization: Optional[str] = None) -> dict:
     """Load one model, generate once, report times and RSS.
@@ -163,7 +163,7 @@ def child(impl: str, config: str, checkpoint: str, dtype: str,
         checkpoint (str): Checkpoint file / directory.
         dtype (str): ``'bf16'`` or ``'fp32'``.
         new_tokens (int): Tokens to generate (EOS ignored).
-        cpu_speedups (str): Ours only: ``init_model``'s setting
+        engine (str): Ours only: ``init_model``'s setting
             (``'auto'``, ``'on'``, ``'off'`` or a JSON dict).
         touch (bool): After the load, time :func:`touch_weights`.
         quantization (str, optional): Ours only: ``'int8'``/``'nf4'``
@@ -174,7 +174,7 @@ def child(impl: str, config: str, checkpoint: str, dtype: str,
         ``peak_rss_load`` (after load and touch),
         ``peak_rss`` (after the generation), ``prefill_s``,
         ``decode_tokens_per_s``, ``tokens``, ``caption``,
-        ``prompt_positions`` and (ours) ``cpu_speedups_applied``.
+        ``prompt_positions`` and (ours) ``engine_applied``.
     """
     import torch
     from mmengine.config import Config
@@ -191,8 +191,8 @@ def child(impl: str, config: str, checkpoint: str, dtype: str,
     if impl == 'ours':
         model = get_model(cfg, pretrained=checkpoint, device='cpu',
                           dtype=dtype, quantization=quantization,
-                          cpu_speedups=parse_speedups(cpu_speedups))
-        report['cpu_speedups_applied'] = model.cpu_speedups_applied
+                          engine=parse_engine(engine))
+        report['engine_applied'] = model.engine.describe()
     else:
         from transformers import LlavaForConditionalGeneration
         hf = LlavaForConditionalGeneration.from_pretrained(
@@ -222,14 +222,14 @@ def child(impl: str, config: str, checkpoint: str, dtype: str,
     return report
 
 
-def parse_speedups(value: str):
-    """``'auto'``/``'on'``/``'off'``, or a JSON dict, as init_model takes.
+def parse_engine(value: str):
+    """``'auto'``/``'eager'``, or a JSON dict, as init_model takes.
 
     Args:
         value (str): The command-line value.
 
     Returns:
-        str | dict: For ``init_model(cpu_speedups=...)``.
+        str | dict: For ``init_model(engine=...)``.
     """
     return json.loads(value) if value.startswith('{') else value
 
@@ -242,7 +242,7 @@ def main() -> None:
     parser.add_argument('--dtype', choices=['bf16', 'fp32'], default='bf16')
     parser.add_argument('--new-tokens', type=int, default=2)
     parser.add_argument('--threads', type=int, default=None)
-    parser.add_argument('--cpu-speedups', default='auto')
+    parser.add_argument('--engine', default='auto')
     parser.add_argument('--quantization', choices=['int8', 'nf4'])
     parser.add_argument('--touch', action='store_true',
                         help='fault every weight page in after the load')
@@ -251,7 +251,7 @@ def main() -> None:
         import torch
         torch.set_num_threads(args.threads)
     print(json.dumps(child(args.impl, args.config, args.checkpoint,
-                           args.dtype, args.new_tokens, args.cpu_speedups,
+                           args.dtype, args.new_tokens, args.engine,
                            args.touch, args.quantization)))
 
 

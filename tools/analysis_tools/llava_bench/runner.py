@@ -14,11 +14,11 @@ from .checkpoints import (benchmark_config, make_tokenizer,
 from llava_mm.constants import LM_PREFIX
 from llava_mm.converters.to_llava_hf import export_llava_hf
 from llava_mm.ops.cpu import native_bf16_matmul
-from llava_mm.ops.cpu.speedups import cpu_features
+from llava_mm.ops.cpu.features import cpu_features
 from llava_mm.utils.dtypes import to_torch_dtype
 from .limits import distance_to_limits, matmul_peak_gflops, prefill_flops
 from .memory import (drop_page_cache, measure_load, memory_read_gbps,
-                     parse_speedups, read_seconds)
+                     parse_engine, read_seconds)
 from .timing import (hf_generate, make_requests, ours_generate, time_latency,
                      time_throughput)
 
@@ -47,7 +47,7 @@ def machine_info() -> dict:
 
 
 def prepare(preset: str, work_dir: str, dtype: str, hf: bool = True,
-            config: Optional[str] = None):
+            config: Optional[str] = None, fill_device: str = 'cpu'):
     """Tokenizer, config file, random checkpoint (and llava-hf copy).
 
     Files are reused when present.
@@ -58,6 +58,8 @@ def prepare(preset: str, work_dir: str, dtype: str, hf: bool = True,
         dtype (str): Checkpoint dtype, ``'bf16'`` or ``'fp32'``.
         hf (bool): Also export the llava-hf directory.
         config (str, optional): Base config file.
+        fill_device (str): Where the random values are drawn (a GPU
+            draws a 7B checkpoint's in seconds).
 
     Returns:
         tuple: ``(cfg, cfg_path, checkpoint, hf_dir)``.
@@ -68,7 +70,8 @@ def prepare(preset: str, work_dir: str, dtype: str, hf: bool = True,
     cfg.dump(cfg_path)
     ckpt = osp.join(work_dir, f'llava-{preset}_random_{dtype}.pth')
     if not osp.isfile(ckpt):
-        write_random_checkpoint(cfg, ckpt, dtype=to_torch_dtype(dtype))
+        write_random_checkpoint(cfg, ckpt, dtype=to_torch_dtype(dtype),
+                                device=fill_device)
     hf_dir = osp.join(work_dir, f'llava-{preset}_random_{dtype}_hf')
     if hf and not osp.isfile(osp.join(hf_dir, 'config.json')):
         export_llava_hf(cfg, ckpt, hf_dir)
@@ -88,7 +91,7 @@ def side_by_side(preset: str, work_dir: str, dtype: str, new_tokens: int,
                  num_requests: int, repeats: int, rounds: int = 2,
                  load: bool = True,
                  drop_caches: bool = False,
-                 cpu_speedups: str = 'auto') -> dict:
+                 engine: str = 'auto') -> dict:
     """Ours vs transformers' LLaVA on the same weights, pixels and prompts.
 
     Args:
@@ -103,7 +106,7 @@ def side_by_side(preset: str, work_dir: str, dtype: str, new_tokens: int,
         rounds (int): Rounds of the throughput runs.
         load (bool): Measure load time / peak RSS in child processes.
         drop_caches (bool): Drop the page cache before each load.
-        cpu_speedups (str): ``init_model``'s setting for ours
+        engine (str): ``init_model``'s setting for ours
             (``'auto'``, ``'on'``, ``'off'`` or a JSON dict).
 
     Returns:
@@ -120,7 +123,7 @@ def side_by_side(preset: str, work_dir: str, dtype: str, new_tokens: int,
                          hf_dir=hf_dir, new_tokens=new_tokens,
                          eval_new_tokens=eval_new_tokens,
                          num_requests=num_requests, repeats=repeats,
-                         rounds=rounds, cpu_speedups=cpu_speedups)
+                         rounds=rounds, engine=engine)
     if load:
         res['load'] = {}
         runs = [('ours', 'ours', ckpt, dtype), ('hf', 'hf', hf_dir, dtype)]
@@ -131,13 +134,13 @@ def side_by_side(preset: str, work_dir: str, dtype: str, new_tokens: int,
             dropped = drop_page_cache() if drop_caches else False
             r = measure_load(impl, cfg_path, path, dt,
                              threads=torch.get_num_threads(),
-                             extra=['--cpu-speedups', cpu_speedups])
+                             extra=['--engine', engine])
             r['page_cache_dropped'] = dropped
             res['load'][name] = _drop(r)
 
     ours = init_model(cfg, ckpt, device='cpu', dtype=dtype,
-                      cpu_speedups=parse_speedups(cpu_speedups))
-    res['config']['cpu_speedups_applied'] = ours.cpu_speedups_applied
+                      engine=parse_engine(engine))
+    res['config']['engine_applied'] = ours.engine.describe()
     hf = LlavaForConditionalGeneration.from_pretrained(
         hf_dir, dtype=to_torch_dtype(dtype)).eval()
     images, prompts = make_requests(num_requests,
@@ -264,7 +267,7 @@ def decode_bound(cfg) -> tuple:
 def load_check(work_dir: str, new_tokens: int,
                checkpoint: Optional[str] = None,
                config: Optional[str] = None,
-               cpu_speedups: str = 'auto',
+               engine: str = 'auto',
                preset: str = '7b',
                quantization: Optional[str] = None) -> dict:
     """Real-size check: load a random bf16 LLaVA and caption one image.
@@ -275,7 +278,7 @@ def load_check(work_dir: str, new_tokens: int,
         checkpoint (str, optional): An existing OpenMMLab-layout bf16 file
             for ``config``.
         config (str, optional): Base config (default LLaVA-1.5 7B).
-        cpu_speedups (str): ``init_model``'s setting (``'auto'``,
+        engine (str): ``init_model``'s setting (``'auto'``,
             ``'on'``, ``'off'`` or a JSON dict).
         preset (str): ``'7b'`` or ``'13b'``.
         quantization (str, optional): ``'int8'``/``'nf4'`` LM layers.
@@ -299,13 +302,13 @@ def load_check(work_dir: str, new_tokens: int,
     res['config'] = dict(preset=preset, quantization=quantization,
                          checkpoint=ckpt, checkpoint_gb=size / GB,
                          write_s=made, new_tokens=new_tokens,
-                         cpu_speedups=cpu_speedups)
+                         engine=engine)
     dropped = drop_page_cache()
     res['read'] = dict(page_cache_dropped=dropped,
                        cat_s=read_seconds(ckpt))
     res['read']['disk_gbps'] = size / GB / res['read']['cat_s']
     dropped = drop_page_cache()
-    extra = ['--touch', '--cpu-speedups', cpu_speedups] + \
+    extra = ['--touch', '--engine', engine] + \
         (['--quantization', quantization] if quantization else [])
     r = measure_load('ours', cfg_path, ckpt, 'bf16', new_tokens=new_tokens,
                      threads=torch.get_num_threads(), extra=extra)

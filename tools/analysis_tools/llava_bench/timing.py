@@ -108,6 +108,7 @@ def hf_generate(hf, ours, images: torch.Tensor, prompts: Sequence[str],
                  cfg.vision_config.patch_size)**2
     input_ids, mask = llava_hf_input_ids(ours, prompts, n_patches, text_vocab,
                                          cfg.pad_token_id)
+    input_ids, mask = input_ids.to(images.device), mask.to(images.device)
     tok = ours.tokenizer
     out = hf.generate(
         input_ids=input_ids, attention_mask=mask, pixel_values=images,

@@ -1,0 +1,6 @@
+_base_ = [
+    '../_base_/models/llava-v1.6-vicuna-13b.py',
+    '../_base_/datasets/coco_caption.py',
+    '../_base_/default_runtime.py',
+]
+test_dataloader = dict(dataset=dict(pipeline={{_base_.test_pipeline}}))
