@@ -236,8 +236,8 @@ def test_lone_surrogate_in_a_question(tiny_ckpt):
     model = init_model(cfg, device='cpu')
     stdin_text = b'Describe the caf\xe9.'.decode('utf-8', 'surrogateescape')
     with pytest.raises(ValueError, match=(
-            r'The question holds a lone surrogate character U\+DCE9 at '
-            r"position 16 \(after 'Describe the caf'\)")):
+            r'The question is not valid text: it holds a lone surrogate at '
+            r"character 16 \(U\+DCE9, after 'Describe the caf'\)")):
         inference_model(model, SHAPES_IMAGE, stdin_text)
 
 

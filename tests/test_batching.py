@@ -10,8 +10,9 @@ from eval_helpers import (VQA_QUESTIONS, load_json, make_checkpoint,
 from transformers import AutoTokenizer, StaticCache
 
 from llava_mm import get_model
-from llava_mm.engine.batching import (CPU_BATCH_SIZE, auto_batch_size,
-                                      cache_bytes_per_sample, group_by_length,
+from llava_mm.engine.batching import (CPU_BATCH_SIZE, TEXT_POSITIONS,
+                                      auto_batch_size, cache_bytes_per_sample,
+                                      group_by_length, max_positions,
                                       resolve_batch_size)
 from llava_mm.utils.hf_compat import CACHE_KWARG
 
@@ -31,6 +32,22 @@ def test_batch_size_per_device():
     for bad in (0, 'big', 2.5):
         with pytest.raises(ValueError, match='batch_size'):
             resolve_batch_size(bad, model)
+
+
+def test_positions_planned_per_model(tokenizer_dir):
+    """v1.5: one image's patches plus the text; LLaVA-NeXT: the most
+    image positions any image can take (a 2x2 grid here: the base view,
+    4 tiles and a newline per row of patches)."""
+    from tiny import tiny_llava_next_model_cfg
+    from llava_mm.registry import MODELS
+    v15 = get_model('llava-tiny-shapes_vqa', device='cpu')
+    assert max_positions(v15) == v15.num_image_tokens() + TEXT_POSITIONS
+    with torch.device('meta'):
+        nxt = MODELS.build(tiny_llava_next_model_cfg(tokenizer_dir, 512,
+                                                     img_size=56))
+    side = 56 // 14
+    assert max_positions(nxt) == (side**2 + (2 * side) * (2 * side + 1)
+                                  + TEXT_POSITIONS)
 
 
 def test_cache_estimate_is_what_a_static_cache_allocates():

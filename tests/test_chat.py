@@ -4,6 +4,7 @@ import json
 import os.path as osp
 import threading
 
+import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
@@ -18,6 +19,8 @@ from llava_mm.apis.chat import (DEFAULT_MAX_NEW_TOKENS, DEFAULT_TEMPERATURE,
 from llava_mm.constants import V15_SYSTEM, VQA_SHORT_ANSWER_SUFFIX
 from llava_mm.conversation import (LLAVA_V1, MISTRAL_INSTRUCT, VICUNA_V1,
                                    Conversation)
+from llava_mm.datasets.image_modes import square_image
+from llava_mm.datasets.transforms import CLIP_MEAN_RGB
 from llava_mm.datasets import LLaVAInstruct
 from llava_mm.registry import DATASETS
 
@@ -199,6 +202,52 @@ def positions(model, turns):
     prompt, targets, _ = model.batch_ids([sample], with_targets=True)
     return len(prompt[0]) + len(targets[0]) - 1 + \
         model.model.vision_tower.num_patches
+
+
+def test_regenerate_answers_the_last_question_again(caption_model):
+    chat = LlavaChat(caption_model, temperature=0)
+    with pytest.raises(ValueError, match='Nothing to regenerate'):
+        chat.regenerate()
+    question = 'Provide a one-sentence caption for the provided image.'
+    stream = chat.stream(question, image=DEMO)
+    next(stream)
+    stream.close()  # stopped after its first word
+    assert chat.history == [(question, 'a')]
+    full = 'a small red circle and a large blue square.'
+    assert ''.join(chat.regenerate()) == full
+    assert chat.history == [(question, full)]  # replaced, not added
+    with pytest.raises(ValueError, match='max_new_tokens'):
+        chat.regenerate(max_new_tokens=0)
+    assert chat.history == [(question, full)]  # a refusal keeps it
+    # A lone surrogate (bytes that were not UTF-8) is refused as text.
+    with pytest.raises(ValueError, match='lone surrogate at character 5'):
+        chat.ask('What \udcff colour?')
+    assert chat.history == [(question, full)]
+
+
+def test_image_modes_make_the_image_square_for_the_pipeline(vqa_model):
+    pipeline = vqa_model.cfg.test_pipeline  # pad, then resize to 64
+    panel = Image.open(DEMO).convert('RGB').resize((64, 64))
+    wide = Image.new('RGB', (192, 64), (50, 50, 50))
+    wide.paste(panel, (64, 0))
+    chat = LlavaChat(vqa_model)
+
+    def pre(img):  # the model input
+        return chat._preprocess(img)[0]
+
+    assert square_image(wide, 'Default', pipeline) is wide
+    pad = square_image(wide, 'Pad', pipeline)
+    assert pad.size == (192, 192)
+    assert pad.getpixel((0, 0)) == CLIP_MEAN_RGB
+    assert torch.equal(pre(pad), pre(wide))  # what LLaVA-1.5 does anyway
+    crop = square_image(wide, 'Crop', pipeline)
+    assert np.array_equal(np.asarray(crop), np.asarray(panel))
+    resize = square_image(wide, 'Resize', pipeline)
+    assert resize.size == (64, 64)
+    assert np.array_equal(np.asarray(resize), np.asarray(
+        wide.resize((64, 64), Image.BICUBIC)))
+    with pytest.raises(ValueError, match='use one of'):
+        square_image(wide, 'pad', pipeline)
 
 
 def test_a_full_context_drops_the_oldest_turns(vqa_model):

@@ -138,3 +138,25 @@ def test_training_loss_reaches_the_newline(setup, tokenizer_dir):
     assert model.image_newline.grad is not None
     assert model.image_newline.grad.abs().sum() > 0
     assert model.model.vision_tower.pos_embed.grad is None
+
+
+def test_compiled_engine_on_mixed_grids(setup, tokenizer_dir):
+    """The static cache and compiled decode step (the GPU default) give the
+    eager tokens on a batch whose images take different numbers of image
+    positions (different grids)."""
+    root, hf_dir = setup
+    sizes = [(TILE, 3 * TILE), (2 * TILE, 2 * TILE), (9, 400)]
+    rng = np.random.RandomState(3)
+    images = [rng.randint(0, 255, (h, w, 3), dtype=np.uint8)
+              for h, w in sizes]
+    qs = ['What is it?', 'Which colour is the shape on the left?',
+          'How many?']
+    eager = build(tokenizer_dir, hf_dir, 'vqa', engine='eager')
+    lengths = {eager.num_image_tokens(s) for s in sizes}
+    assert len(lengths) == 3, lengths
+    want = inference_model(eager, images, qs)
+    compiled = build(tokenizer_dir, hf_dir, 'vqa',
+                     engine=dict(compile=True))
+    assert compiled.engine.describe()['cache'] == 'static'
+    assert inference_model(compiled, images, qs) == want
+    assert inference_model(compiled, images[:1], qs[:1]) == want[:1]

@@ -1,12 +1,17 @@
 """Chat with a LLaVA model about an image in the terminal.
 
     python tools/chat.py IMAGE [MODEL] [--temperature T] [--top-p P]
-                         [--max-new-tokens N] [--checkpoint PATH]
+        [--max-new-tokens N] [--checkpoint PATH] [--tokenizer DIR]
+        [--vision-checkpoint PATH] [--device DEV] [--dtype fp32|fp16|bf16]
+        [--quantization int8|nf4]
 
 MODEL is a name from `list_models()` (default: the shipped
-llava-tiny-shapes_vqa) or a config file. Answers stream as they are
-generated. Commands: /image PATH (a new image, a new conversation),
-/reset (forget the conversation, keep the image), /exit (or Ctrl-D).
+llava-tiny-shapes_vqa) or a config file with --checkpoint (a config is
+Python code and is run: use only configs you trust). --checkpoint,
+--tokenizer and --vision-checkpoint point at local copies of the weights.
+Answers stream as they are generated. Commands: /image PATH (a new image,
+a new conversation), /reset (forget the conversation, keep the image),
+/exit (or Ctrl-D).
 """
 import argparse
 import sys
@@ -61,6 +66,9 @@ def main() -> int:
         return 2
     print(f'Chatting about {args.image} with {args.model}. Commands: '
           f'{COMMANDS}.', flush=True)
+    # Bytes that are not UTF-8 reach the chat as lone surrogates, which it
+    # refuses with a message (the session goes on).
+    sys.stdin.reconfigure(errors='surrogateescape')
     while True:
         try:
             line = input('USER: ').strip()

@@ -159,6 +159,27 @@ class LlavaChat:
             raise
         return self._run(images, self._sample(), cfg)
 
+    def regenerate(self, **generation) -> Iterator[str]:
+        """Answer the last question again, as :meth:`stream` does; the new
+        answer replaces the old one (which stays if this raises before
+        streaming).
+
+        Args:
+            **generation: As for :meth:`ask`.
+
+        Returns:
+            Iterator[str]: Pieces of the new answer.
+        """
+        if not self.conversation.turns or self.conversation.turns[-1][1] \
+                is None:
+            raise ValueError('Nothing to regenerate: ask a question first.')
+        last = self.conversation.turns.pop()
+        try:
+            return self.stream(last[0], **generation)
+        except Exception:
+            self.conversation.turns.append(last)
+            raise
+
     # ------------------------------------------------------------- helpers
     def _preprocess(self, image) -> Tuple[torch.Tensor, Optional[tuple]]:
         """The model's test pipeline and data preprocessor on one image;

@@ -14,6 +14,26 @@ GPU_BATCH_SIZES = (64, 32, 16, 8, 4, 2, 1)
 CPU_BATCH_SIZE = 8
 # Share of the free accelerator memory the caches of a batch may take.
 MEMORY_SHARE = 0.5
+# Positions planned for a sample's text (prompt and answer) besides its
+# image's.
+TEXT_POSITIONS = 448
+
+
+def max_positions(model: torch.nn.Module) -> int:
+    """Positions of the longest sample to plan for: the most image
+    positions one image can take (LLaVA-NeXT: an image of the largest
+    pinpoint, whose tiles need no unpadding) plus :data:`TEXT_POSITIONS`.
+
+    Args:
+        model (Llava): The model.
+
+    Returns:
+        int: Positions.
+    """
+    anyres = getattr(model, 'anyres', None)
+    sizes = [None] if anyres is None else [tuple(p) for p in
+                                           anyres.pinpoints]
+    return max(model.num_image_tokens(s) for s in sizes) + TEXT_POSITIONS
 
 
 def cache_bytes_per_sample(model: torch.nn.Module, positions: int) -> int:
@@ -35,18 +55,20 @@ def cache_bytes_per_sample(model: torch.nn.Module, positions: int) -> int:
     return 2 * cfg.num_hidden_layers * heads * head_dim * item * positions
 
 
-def auto_batch_size(model: torch.nn.Module, positions: int = 1024) -> int:
+def auto_batch_size(model: torch.nn.Module,
+                    positions: Optional[int] = None) -> int:
     """The evaluation batch size for the model's device.
 
     On a CUDA device: the largest of :data:`GPU_BATCH_SIZES` whose caches
-    of ``positions`` positions take at most :data:`MEMORY_SHARE` of the
+    of ``positions`` positions (default: :func:`max_positions`) take at
+    most :data:`MEMORY_SHARE` of the
     free memory (the rest is for the prompt pass's activations). On a CPU:
     :data:`CPU_BATCH_SIZE` (bf16 matrix units are fed well by batches of
     8, and larger batches only delay the first results).
 
     Args:
         model (Llava): A loaded model.
-        positions (int): Positions per sample to plan for.
+        positions (int, optional): Positions per sample to plan for.
 
     Returns:
         int: The batch size.
@@ -55,7 +77,8 @@ def auto_batch_size(model: torch.nn.Module, positions: int = 1024) -> int:
     if device.type != 'cuda':
         return CPU_BATCH_SIZE
     free, _ = torch.cuda.mem_get_info(device)
-    per_sample = cache_bytes_per_sample(model, positions)
+    per_sample = cache_bytes_per_sample(model, positions or
+                                        max_positions(model))
     for size in GPU_BATCH_SIZES:
         if size * per_sample <= MEMORY_SHARE * free:
             return size

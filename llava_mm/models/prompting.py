@@ -22,11 +22,12 @@ def check_question(question: str, allow_empty: bool = False) -> None:
         allow_empty (bool): Accept an empty or blank text.
 
     Raises:
-        ValueError: It holds a lone surrogate (:func:`check_text`) or
-            ``<image>`` (the template already places the
+        ValueError: It holds ``<image>`` (the template already places the
             image; a second one cannot be matched to image features), or
             it is empty and ``allow_empty`` is False (the model would
-            answer nothing in particular, e.g. an empty caption).
+            answer nothing in particular, e.g. an empty caption), or it
+            holds a lone surrogate (:func:`check_text`: the tokenizer
+            cannot encode it).
     """
     if not isinstance(question, str):
         raise TypeError(f'A question must be a string, got {question!r}.')

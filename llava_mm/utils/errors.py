@@ -1,4 +1,26 @@
 """Errors with one paragraph that says what to do."""
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Dict, Iterator
+
+# Option -> how the command-line tool being run spells it (see cli_wording).
+_CLI_FLAGS: ContextVar[Dict[str, str]] = ContextVar('cli_flags', default={})
+
+
+@contextmanager
+def cli_wording(flags: Dict[str, str]) -> Iterator[None]:
+    """Within this block, load errors name a tool's flags, e.g.
+    ``{'pretrained': '--checkpoint PATH'}``, instead of Python keywords.
+
+    Args:
+        flags (dict): Option (as :func:`unavailable` takes it) -> the
+            command line that sets it.
+    """
+    token = _CLI_FLAGS.set(flags)
+    try:
+        yield
+    finally:
+        _CLI_FLAGS.reset(token)
 
 
 class WeightsUnavailableError(RuntimeError):
@@ -37,6 +59,8 @@ def local_copy_hint(option: str) -> str:
     Returns:
         str: The command-line and Python forms that work for it.
     """
+    if option in _CLI_FLAGS.get():
+        return f'`{_CLI_FLAGS.get()[option]}`'
     if option == 'pretrained':
         return ('`python tools/test.py CONFIG /path/to/file.pth` (the '
                 'checkpoint argument), `get_model(NAME, pretrained='

@@ -20,8 +20,7 @@ def check_text(text: str, what: str = 'question') -> None:
     except UnicodeEncodeError as e:
         pos = e.start
         raise ValueError(
-            f'The {what} holds a lone surrogate character U+'
-            f'{ord(text[pos]):04X} at position {pos} (after '
-            f'{text[:pos][-20:]!r}): it is not valid text, e.g. bytes that '
-            'are not UTF-8. Remove it or re-encode the input as UTF-8.'
-        ) from None
+            f'The {what} is not valid text: it holds a lone surrogate at '
+            f'character {pos} (U+{ord(text[pos]):04X}, after '
+            f'{text[:pos][-20:]!r}), e.g. from bytes that are not UTF-8. '
+            'Remove it or re-encode the input as UTF-8.') from None

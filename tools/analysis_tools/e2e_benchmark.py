@@ -57,6 +57,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     p.add_argument('--rounds', type=int, default=1,
                    help='runs of each side, alternating; best kept')
     p.add_argument('--out', default=None, help='JSON results file')
+    p.add_argument('--cfg-options', nargs='+', default=[],
+                   help="ours: tools/test.py's --cfg-options, e.g. "
+                   'test_dataloader.num_workers=2')
     p.add_argument('--hf-child', nargs=2, metavar=('HF_DIR', 'DATA_DIR'),
                    help=argparse.SUPPRESS)
     return p.parse_args(argv)
@@ -291,7 +294,8 @@ def main(argv: Optional[List[str]] = None) -> dict:
     env['PYTHONPATH'] = os.pathsep.join(
         p for p in (REPO, env.get('PYTHONPATH')) if p)
     ours_cmd = [sys.executable, 'tools/test.py', config, ckpt, '--dtype',
-                dtype, '--work-dir']
+                dtype] + (['--cfg-options', *args.cfg_options]
+                          if args.cfg_options else []) + ['--work-dir']
     hf_cmd = [sys.executable, osp.abspath(__file__), '--preset',
               args.preset, '--work-dir', args.work_dir, '--dtype', dtype,
               '--batch-size', str(args.batch_size), '--new-tokens',

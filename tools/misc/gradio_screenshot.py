@@ -76,6 +76,65 @@ class DevTools:
                 raise TimeoutError(f'waited {timeout} s for {expression}')
             time.sleep(0.5)
 
+    def open_page(self, url: str) -> None:
+        """A new tab on ``url``, once its textbox and image are there."""
+        target = self.send('Target.createTarget', url='about:blank')
+        self.session = self.send(
+            'Target.attachToTarget', targetId=target['targetId'],
+            flatten=True)['sessionId']
+        self.send('Emulation.setDeviceMetricsOverride', width=WIDTH,
+                  height=HEIGHT, deviceScaleFactor=1, mobile=False)
+        self.send('Network.enable')
+        self.send('Page.navigate', url=url)
+        self.wait("document.querySelector('textarea') !== null && "
+                  "document.querySelector('img') !== null")
+        time.sleep(2)
+
+    def click(self, selector: str, text: str) -> None:
+        """Click the ``selector`` element whose text is ``text``."""
+        if not self.js(f"""(() => {{
+                const x = [...document.querySelectorAll({json.dumps(
+                    selector)})].find(e => e.innerText.trim() ===
+                                      {json.dumps(text)});
+                if (!x) return false;
+                x.dispatchEvent(new MouseEvent('mousedown',
+                                               {{bubbles: true}}));
+                x.click();
+                return true;
+            }})()"""):
+            raise RuntimeError(f'no {selector} reads {text!r}')
+        time.sleep(0.5)
+
+    def choose(self, value: str, option: str) -> None:
+        """Open the dropdown showing ``value`` and pick ``option``."""
+        self.js(f"""(() => {{
+            const box = [...document.querySelectorAll('input')].find(
+                i => i.value === {json.dumps(value)});
+            box.dispatchEvent(new MouseEvent('mousedown', {{bubbles: true}}));
+            box.focus();
+            box.click();
+        }})()""")
+        time.sleep(0.5)
+        self.click('[role=option]', option)
+
+    def type(self, text: str) -> None:
+        """Type ``text`` into the question box."""
+        self.js(f"""(() => {{
+            const box = document.querySelector('textarea');
+            box.value = {json.dumps(text)};
+            box.dispatchEvent(new Event('input', {{bubbles: true}}));
+        }})()""")
+        time.sleep(0.5)
+
+    def answers(self) -> list:
+        """The texts of the chat's answers so far."""
+        return self.js("[...document.querySelectorAll('.message.bot')]"
+                       '.map(m => m.innerText.trim())')
+
+    def close(self) -> None:
+        self.send('Browser.close')
+        self.proc.wait(timeout=30)
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
@@ -85,26 +144,10 @@ def main() -> None:
     args = parser.parse_args()
 
     browser = DevTools()
-    target = browser.send('Target.createTarget', url='about:blank')
-    browser.session = browser.send(
-        'Target.attachToTarget', targetId=target['targetId'],
-        flatten=True)['sessionId']
-    browser.send('Emulation.setDeviceMetricsOverride', width=WIDTH,
-                 height=HEIGHT, deviceScaleFactor=1, mobile=False)
-    browser.send('Network.enable')
-    browser.send('Page.navigate', url=args.url)
-    browser.wait("document.querySelector('textarea') !== null && "
-                 "document.querySelector('img') !== null")
-    time.sleep(2)
+    browser.open_page(args.url)
     for k, question in enumerate(args.questions):
-        browser.js(f"""(() => {{
-            const box = document.querySelector('textarea');
-            box.value = {json.dumps(question)};
-            box.dispatchEvent(new Event('input', {{bubbles: true}}));
-        }})()""")
-        time.sleep(0.5)
-        browser.js("""[...document.querySelectorAll('button')]
-            .find(b => b.innerText.trim() === 'Send').click()""")
+        browser.type(question)
+        browser.click('button', 'Send')
         browser.wait("document.querySelectorAll('.message.bot').length "
                      f'>= {k + 1}')
         time.sleep(3)  # the rest of the answer
@@ -116,8 +159,7 @@ def main() -> None:
     img.quantize(colors=128).save(args.out, optimize=True)
     print(f'{args.out}: {img.width}x{img.height}, '
           f'{os.path.getsize(args.out)} bytes')
-    browser.send('Browser.close')
-    browser.proc.wait(timeout=30)
+    browser.close()
 
 
 if __name__ == '__main__':
