@@ -134,6 +134,26 @@ def write_config(path: str, dataset_base: str, model_cfg: dict,
     return path
 
 
+def make_vqa_eval(root: str, tokenizer_dir: str) -> dict:
+    """The VQA set (every answer "yes"), a tiny VQA checkpoint and its
+    config under ``root``.
+
+    Returns:
+        dict: ``config``, ``ckpt``, ``question_file`` and ``ann_file``.
+    """
+    paths = make_vqa_set(osp.join(root, 'data'))
+    write_vqa_annotations(paths['ann_file'], [['yes'] * 10] * 7)
+    ckpt = osp.join(root, 'tiny_vqa.pth')
+    config = write_config(
+        osp.join(root, 'tiny_vqa.py'), 'coco_vqa.py',
+        make_checkpoint(ckpt, tokenizer_dir, 'vqa'),
+        test_dataloader=dict(dataset=dict(
+            data_root=osp.join(root, 'data'), data_prefix='images',
+            question_file=paths['question_file'],
+            ann_file=paths['ann_file'])))
+    return dict(config=config, ckpt=ckpt, **paths)
+
+
 def free_port() -> int:
     """An unused TCP port for torchrun."""
     with socket.socket() as s:

@@ -1,17 +1,26 @@
 """The bad-input table of issue #17: each input gets an error that names it
 and says what to do (image inputs: tests/test_preprocessing.py)."""
+import copy
 import json
 import os.path as osp
+import pickle
+import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
+from safetensors.torch import save_file
 
 from llava_mm import get_model, inference_model, init_model
 from llava_mm.converters.to_mm import convert_llava_hf, convert_llava_original
 from llava_mm.generation import NonFiniteLogitsError
 from llava_mm.utils import WeightsUnavailableError
+from llava_mm.utils.runner_args import load_config
+from llava_mm.utils.safe_load import UnsafeCheckpointError
+from test_output_paths import load_tool
 from tiny import tiny_llava_model_cfg, tiny_test_pipeline
 
 VOCAB = 300
@@ -166,3 +175,116 @@ def test_offline_hints_work(tiny_ckpt, tmp_path, tokenizer_dir):
     assert "get_model(NAME, pretrained='/path/to/file.pth')" in str(e.value)
     assert 'tools/test.py' not in str(e.value)
     assert 'pretrained=...' not in str(e.value)
+
+
+def test_files_torch_save_did_not_write(tiny_ckpt, tmp_path):
+    """Each is named for what it is, with a way to convert it that works;
+    nothing suggests ``weights_only=False``."""
+    cfg, state = tiny_ckpt
+    legacy = str(tmp_path / 'legacy.pth')
+    torch.save(state, legacy, _use_new_zipfile_serialization=False,
+               pickle_protocol=4)
+    with pytest.raises(UnsafeCheckpointError, match=(
+            f'Refused to load {legacy}: it is a torch.save file in the legacy '
+            r'format \(before PyTorch 1.6\) pickled with protocol 4')) as e:
+        init_model(cfg, legacy, device='cpu')
+    assert 'weights_only' not in str(e.value)
+    torch.save(state, legacy, _use_new_zipfile_serialization=False)
+    init_model(cfg, legacy, device='cpu')  # protocol 2: read as before
+
+    plain = tmp_path / 'plain.pkl'
+    with open(plain, 'wb') as f:
+        pickle.dump(state, f)
+    with pytest.raises(UnsafeCheckpointError, match=(
+            f'{plain}: it is a plain Python pickle.*convert it once: '
+            'python -c "(.*)" and load new.pth')) as e:
+        init_model(cfg, str(plain), device='cpu')
+    assert 'weights_only' not in str(e.value)
+    command = re.search('python -c "(.*)" and', str(e.value)).group(1)
+    subprocess.run([sys.executable, '-c', command], cwd=tmp_path, check=True)
+    init_model(cfg, str(tmp_path / 'new.pth'), device='cpu')
+
+    safetensors = tmp_path / 'weights.pth'
+    save_file(state, str(safetensors))
+    with pytest.raises(ValueError, match='is a safetensors file with another '
+                       'extension; rename it to end in .safetensors'):
+        init_model(cfg, str(safetensors), device='cpu')
+    safetensors.rename(tmp_path / 'weights.safetensors')
+    init_model(cfg, str(tmp_path / 'weights.safetensors'), device='cpu')
+
+
+@pytest.mark.parametrize('kwargs,msg', [
+    (dict(num_beams=0), r'num_beams=0: use an integer of 1 or more'),
+    (dict(num_beams=2.5), r'num_beams=2.5: use an integer'),
+    (dict(max_new_tokens='5'), r"max_new_tokens='5': use an integer"),
+    (dict(num_return_sequences=2), 'returns one text per image'),
+    (dict(do_sample=True, top_p=1.5), r'top_p=1.5: use a number in \(0, 1\]'),
+    (dict(do_sample=True, temperature=0), r'temperature=0 with do_sample'),
+])
+def test_generation_settings(tiny_ckpt, kwargs, msg):
+    """Each used to crash deep in transformers (ZeroDivisionError for
+    num_beams=0) or was taken silently (top_p=1.5; two sequences per
+    image paired with the wrong images)."""
+    cfg, state = tiny_ckpt
+    model = init_model(cfg, device='cpu')
+    with pytest.raises(ValueError, match=msg):
+        inference_model(model, [SHAPES_IMAGE] * 2, **kwargs)
+
+
+def test_lone_surrogate_in_a_question(tiny_ckpt):
+    cfg, _ = tiny_ckpt
+    model = init_model(cfg, device='cpu')
+    stdin_text = b'Describe the caf\xe9.'.decode('utf-8', 'surrogateescape')
+    with pytest.raises(ValueError, match=(
+            r'The question is not valid text: it holds a lone surrogate at '
+            r"character 16 \(U\+DCE9, after 'Describe the caf'\)")):
+        inference_model(model, SHAPES_IMAGE, stdin_text)
+
+
+def test_yaml_and_other_config_files(tiny_ckpt, tmp_path, capsys):
+    """mmengine reads .yaml configs: they work by path like .py ones (they
+    were reported as "not found"); a file of another kind is named."""
+    cfg, state = tiny_ckpt
+    ckpt = _save(tmp_path, state)
+    config = str(tmp_path / 'tiny.yaml')
+    cfg.dump(config)
+    assert get_model(config, pretrained=ckpt, device='cpu').task == 'caption'
+    tool = load_tool('inference')
+    tool.main([SHAPES_IMAGE, config, '--checkpoint', ckpt, '--device', 'cpu',
+               '--max-new-tokens', '2'])
+    assert 'pred_caption' in json.loads(capsys.readouterr().out)
+    with pytest.raises(ValueError, match=r'tiny.txt is not a config file: '
+                       r'configs are Python files \(.py'):
+        load_config(str(tmp_path / 'tiny.txt'))
+    with pytest.raises(FileNotFoundError, match='Config file not found: '
+                       'nope.yaml'):
+        load_config('nope.yaml')
+
+
+def test_devices_and_generation_cfg_checked_first(tiny_ckpt, tmp_path):
+    """Refused before the checkpoint is read (it does not exist here): a
+    device that is no device name or not on this machine (torch's
+    RuntimeError, after loading), a config's ``num_beams=0``."""
+    cfg, _ = tiny_ckpt
+    missing = str(tmp_path / 'missing.pth')
+    with pytest.raises(ValueError, match="device='tpu' is not a device name"):
+        init_model(cfg, missing, device='tpu')
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    match = 'has no usable CUDA GPU' if not gpus else \
+        f'has {gpus} CUDA GPU'
+    with pytest.raises(ValueError, match=match):
+        init_model(cfg, missing, device=f'cuda:{gpus + 7}')
+    bad = Config(copy.deepcopy(cfg.to_dict()))
+    bad.model.generation_cfg = dict(num_beams=0)
+    with pytest.raises(ValueError, match='num_beams=0: use an integer'):
+        init_model(bad, missing, device='cpu')
+
+
+def test_show_dir_that_is_a_file(tiny_ckpt, tmp_path):
+    cfg, _ = tiny_ckpt
+    afile = tmp_path / 'afile'
+    afile.write_text('')
+    with pytest.raises(NotADirectoryError, match=f'show_dir {afile} is a '
+                       'file: name a folder'):
+        inference_model(init_model(cfg, device='cpu'), SHAPES_IMAGE,
+                        show_dir=str(afile))

@@ -147,21 +147,21 @@ def test_line_cut_inside_a_utf8_character(tmp_path):
 def test_lock_refuses_a_live_run_and_takes_over_a_dead_one(tmp_path):
     lock = WorkDirLock(str(tmp_path))
     lock.acquire()
-    owner = json.loads((tmp_path / 'predictions.lock').read_text())
+    owner = json.loads((tmp_path / 'run.lock').read_text())
     assert owner['pid'] == os.getpid()
     with pytest.raises(RuntimeError, match=f'pid {os.getpid()}') as e:
         WorkDirLock(str(tmp_path)).acquire()
     assert 'use another --work-dir' in str(e.value)
     lock.release()
-    assert not (tmp_path / 'predictions.lock').exists()
+    assert not (tmp_path / 'run.lock').exists()
     # The lock of a process that has exited is taken over.
     dead = subprocess.Popen([sys.executable, '-c', 'pass'])
     dead.wait()
     owner.update(pid=dead.pid, started=time.strftime('%H:%M:%S'))
-    (tmp_path / 'predictions.lock').write_text(json.dumps(owner))
+    (tmp_path / 'run.lock').write_text(json.dumps(owner))
     lock = WorkDirLock(str(tmp_path))
     lock.acquire()
-    assert json.loads((tmp_path / 'predictions.lock').read_text())[
+    assert json.loads((tmp_path / 'run.lock').read_text())[
         'pid'] == os.getpid()
     lock.release()
 

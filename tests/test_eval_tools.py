@@ -252,7 +252,7 @@ def test_resume_refuses_other_weights_dtype_and_a_live_run(vqa, tmp_path,
         run_test_main(vqa['config'], ckpt, work_dir, '--resume')
     assert 'sampled_sha256' in str(e.value)
     assert len(read_jsonl_records(work_dir)) == 2
-    assert not osp.exists(osp.join(work_dir, 'predictions.lock'))
+    assert not osp.exists(osp.join(work_dir, 'run.lock'))
 
 
 def test_caption_single_process(tmp_path, tokenizer_dir, monkeypatch,

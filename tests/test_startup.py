@@ -234,21 +234,23 @@ def _test_tool():
     return module
 
 
-def _exit_message(argv) -> str:
-    with pytest.raises(SystemExit) as e:
-        _test_tool().main(argv)
-    return str(e.value.code)
+def _refusal(argv, capsys) -> str:
+    """The line tools/test.py prints when it refuses ``argv``."""
+    from llava_mm.utils.user_errors import run_tool
+    tool = _test_tool()
+    assert run_tool(tool.main, argv, tool_file=tool.__file__) == 1
+    return capsys.readouterr().err.strip().splitlines()[-1]
 
 
-def test_test_tool_names_its_own_options(tmp_path):
+def test_test_tool_names_its_own_options(tmp_path, capsys):
     config = osp.join(REPO, 'configs', 'llava', 'llava-tiny-shapes_vqa.py')
     work = ['--work-dir', str(tmp_path / 'work')]
-    message = _exit_message([config, str(tmp_path / 'no.pth'), *work])
+    message = _refusal([config, str(tmp_path / 'no.pth'), *work], capsys)
     assert message.startswith(f'error: Checkpoint {tmp_path}/no.pth not found')
     assert message.endswith(
         '`python tools/test.py CONFIG /path/to/file.pth`.')
-    message = _exit_message([config, TINY_CKPT, '--tokenizer',
-                             str(tmp_path / 'tok'), *work])
+    message = _refusal([config, TINY_CKPT, '--tokenizer',
+                        str(tmp_path / 'tok'), *work], capsys)
     assert message.endswith('Give the folder that holds it: '
                             '`--tokenizer DIR`.')
     # A hub name is loaded with the model: the error is in the same words.
@@ -261,11 +263,11 @@ def test_test_tool_names_its_own_options(tmp_path):
     assert str(e.value).endswith('`--tokenizer DIR`.')
 
 
-def test_test_tool_says_how_to_make_missing_data(tmp_path):
+def test_test_tool_says_how_to_make_missing_data(tmp_path, capsys):
     config = osp.join(REPO, 'configs', 'llava', 'llava-tiny-shapes_vqa.py')
     start = time.time()
-    message = _exit_message([config, TINY_CKPT, '--data-root', str(tmp_path),
-                             '--work-dir', str(tmp_path / 'work')])
+    message = _refusal([config, TINY_CKPT, '--data-root', str(tmp_path),
+                        '--work-dir', str(tmp_path / 'work')], capsys)
     assert time.time() - start < 30  # no model, no metric was built
     assert message == (
         f'error: The test data of {config} is not there: {tmp_path}/'

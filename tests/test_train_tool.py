@@ -1,16 +1,20 @@
 """tools/train.py end to end on a tiny generated shapes set: train, resume,
-and load the checkpoint with init_model."""
+and load the checkpoint with init_model; one run per work dir; what
+``--resume`` refuses."""
 import importlib.util
 import os
 import os.path as osp
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 import torch
 from mmengine.config import Config
 
 from llava_mm.apis import inference_model, init_model
+from llava_mm.utils.user_errors import run_tool
 from projects.tiny_shapes.tiny_shapes.generator import make_shapes
 from tiny import tiny_llava_model_cfg
 
@@ -154,3 +158,114 @@ def test_flexible_runner(tiny_config, tmp_path):
             min_num_params=int(1e7))))
     cfg.work_dir = str(tmp_path / 'fsdp')
     assert isinstance(tool.build_runner(cfg).strategy, FSDPStrategy)
+
+
+def test_second_run_on_a_work_dir_is_refused(tiny_config, tmp_path):
+    """Two real training processes on one work dir: the second stops at
+    once, naming the first, and writes nothing there (they used to mix
+    checkpoints and crash the first)."""
+    config, _ = tiny_config
+    work_dir = tmp_path / 'work'
+    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=ROOT)
+    first = subprocess.Popen(
+        [sys.executable, osp.join(ROOT, 'tools/train.py'), config,
+         '--work-dir', str(work_dir), '--cfg-options',
+         'train_cfg.max_iters=100000', 'default_hooks.logger.interval=1000',
+         'default_hooks.checkpoint.interval=100000'],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        text=True)
+    try:
+        deadline = time.time() + 240
+        while not (work_dir / 'run.lock').exists():
+            assert first.poll() is None, first.stderr.read()[-3000:]
+            assert time.time() < deadline
+            time.sleep(0.2)
+        second = run_train(config, '--work-dir', str(work_dir))
+        assert first.poll() is None  # the first one still trains
+    finally:
+        first.send_signal(signal.SIGINT)
+        first.wait(timeout=120)
+    assert second.returncode == 1, second.stderr[-3000:]
+    assert f'error: Another training run (pid {first.pid} on this host' \
+        in second.stderr
+    assert 'Traceback' not in second.stderr
+    logs = [p for p in os.listdir(work_dir) if p[:1].isdigit()]
+    assert len(logs) == 1  # the first run's log folder only
+    assert not (work_dir / 'run.lock').exists()  # released by the first
+
+
+@pytest.fixture(scope='module')
+def trained(tiny_config, tmp_path_factory):
+    """A 3-iteration run's work dir (lr 1e-3, batch size 4, seed 0)."""
+    config, _ = tiny_config
+    work_dir = str(tmp_path_factory.mktemp('resume') / 'work')
+    load_train_tool().main([config, '--work-dir', work_dir])
+    return work_dir
+
+
+def test_resume_refuses_weights_only_and_other_models(tiny_config, trained,
+                                                     capsys):
+    """As the command line prints them (``run_tool``): one line, no
+    traceback (they were ``KeyError: 'meta'`` and torch's parameter-group
+    error)."""
+    config, _ = tiny_config
+    shipped = osp.join(ROOT, 'checkpoints/llava-tiny-shapes/'
+                       'llava-tiny-shapes-a01aa8b8.pth')
+    tool = load_train_tool()
+    assert run_tool(tool.main, [config, '--work-dir', trained + '_w',
+                                '--resume', shipped],
+                    tool_file=tool.__file__) == 1
+    err = capsys.readouterr().err
+    assert err.endswith(
+        f'error: --resume {shipped}: the file holds model weights only (no '
+        '"meta" with the iteration, no optimizer state), e.g. a released or '
+        'published model. --resume continues a tools/train.py run from its '
+        "work dir's iter_N.pth; to train from these weights start a new run "
+        f'with --cfg-options load_from={shipped}.\n')
+    assert 'Traceback' not in err
+
+    tool = load_train_tool()
+    with pytest.raises(ValueError, match=(
+            r'iter_3.pth: the checkpoint is of another model than the config '
+            r'builds \(\d+ tensors differ in shape, e.g. .*: \(\d+, \d+\) in '
+            r'the file, \(\d+, \d+\) in the model\)')):
+        tool.main([config, '--work-dir', trained, '--resume', '--cfg-options',
+                   'model.lang_encoder.config.hidden_size=32'])
+
+
+def test_resume_with_changed_settings(tiny_config, trained, capfd):
+    config, _ = tiny_config
+    tool = load_train_tool()
+    changed = ['optim_wrapper.optimizer.lr=0.002', 'randomness.seed=5',
+               'train_dataloader.batch_size=2',
+               'train_dataloader.sampler.batch_size=2',
+               'train_cfg.max_iters=4', 'default_hooks.checkpoint.interval=4']
+    with pytest.raises(ValueError) as e:
+        tool.main([config, '--work-dir', trained, '--resume',
+                   '--cfg-options', *changed])
+    assert str(e.value) == (
+        f"--resume {trained}/iter_3.pth: this run's settings differ from the "
+        "checkpoint's run (learning rate (optim_wrapper.optimizer.lr): 0.001 "
+        'in the checkpoint, 0.002 now; batch size per process '
+        '(train_dataloader.batch_size): 4 in the checkpoint, 2 now; seed '
+        '(randomness.seed): 0 in the checkpoint, 5 now). Resume with the '
+        'settings it was trained with, or pass --resume-with-changes to '
+        'continue with the new ones.')
+    assert not osp.exists(osp.join(trained, 'iter_4.pth'))
+
+    args = tool.parse_args([config, '--work-dir', trained, '--resume',
+                            '--resume-with-changes', '--cfg-options',
+                            *changed])
+    runner = tool.build_runner(tool.merge_args(tool.Config.fromfile(config),
+                                               args))
+    capfd.readouterr()
+    runner.train()
+    assert runner.iter == 4
+    assert runner.optim_wrapper.get_lr()['lr'] == [pytest.approx(0.002)]
+    assert runner.seed == 5
+    console = capfd.readouterr()
+    for line in ('learning rate (optim_wrapper.optimizer.lr) changed from '
+                 '0.001 to 0.002', 'seed (randomness.seed) changed from 0 to '
+                 '5', 'batch size per process (train_dataloader.batch_size) '
+                 'changed from 4 to 2'):
+        assert f'--resume-with-changes: {line}' in console.out + console.err

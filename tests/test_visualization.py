@@ -5,8 +5,7 @@ import os.path as osp
 import mmcv
 import numpy as np
 import pytest
-from eval_helpers import (VQA_QUESTIONS, make_checkpoint, make_vqa_set,
-                          run_test_main, write_config, write_vqa_annotations)
+from eval_helpers import VQA_QUESTIONS, make_vqa_eval, run_test_main
 from mmpretrain.structures import DataSample
 from PIL import Image
 
@@ -40,16 +39,8 @@ def test_visualizer_adds_ground_truth():
 
 def test_test_py_show_dir(tmp_path, tokenizer_dir):
     assert 'VisualizationHook' in HOOKS
-    paths = make_vqa_set(str(tmp_path / 'data'))
-    write_vqa_annotations(paths['ann_file'], [['yes'] * 10] * 7)
-    ckpt = str(tmp_path / 'tiny_vqa.pth')
-    config = write_config(
-        str(tmp_path / 'tiny_vqa.py'), 'coco_vqa.py',
-        make_checkpoint(ckpt, tokenizer_dir, 'vqa'),
-        test_dataloader=dict(dataset=dict(
-            data_root=str(tmp_path / 'data'), data_prefix='images',
-            question_file=paths['question_file'],
-            ann_file=paths['ann_file'])))
+    made = make_vqa_eval(str(tmp_path), tokenizer_dir)
+    config, ckpt = made['config'], made['ckpt']
     show_dir = tmp_path / 'show'
     run_test_main(config, ckpt, str(tmp_path / 'work'), '--show-dir',
                   str(show_dir), '--show-interval', '3')

@@ -19,11 +19,13 @@ import os.path as osp
 import sys
 from typing import List, Tuple
 
-from llava_mm.apis.base_inferencer import list_image_dir
+from llava_mm.apis.base_inferencer import LlavaInferencer, list_image_dir
 from llava_mm.apis.inference import get_inferencer
 from llava_mm.apis.model_index import is_config_path
 from llava_mm.utils import third_party
 from llava_mm.utils.cli import add_model_args, model_from_args
+from llava_mm.utils.output_paths import check_not_inputs, check_out_file
+from llava_mm.utils.user_errors import run_tool
 
 GLOB_CHARS = '*?['
 
@@ -116,10 +118,31 @@ def read_questions(path: str) -> List[Tuple[str, str, str]]:
     return entries
 
 
+def check_outputs(args: argparse.Namespace, paths: List[str]) -> None:
+    """Refuse ``--out``/``--show-dir`` outputs that would replace an input
+    (``paths``: the image files) or cannot be written, before the model is
+    loaded."""
+    inputs = paths + ([args.questions] if args.questions else [])
+    if args.out is not None:
+        check_out_file(args.out, '--out')
+        check_not_inputs([args.out], inputs, '--out')
+    if args.show_dir is not None:
+        LlavaInferencer._drawing_files(
+            [dict(img_path=path) for path in paths], args.show_dir,
+            '--show-dir')
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
     if args.verbose:
         third_party.show_all()
+    if args.questions is not None:
+        entries = read_questions(args.questions)
+        images = [given for given, _, _ in entries]
+        paths = [path for _, path, _ in entries]
+    else:
+        images = paths = expand_images(args.inputs)
+    check_outputs(args, paths)
     model = model_from_args(args.model, args)
     vqa = model.task == 'vqa'
     if args.questions is not None and not vqa:
@@ -136,12 +159,9 @@ def main(argv=None) -> None:
     inferencer = get_inferencer(model)
     call = dict(batch_size=args.batch_size, show_dir=args.show_dir, **gen)
     if args.questions is not None:
-        entries = read_questions(args.questions)
-        images = [given for given, _, _ in entries]
         results = inferencer(
             [dict(image=path, question=q) for _, path, q in entries], **call)
     else:
-        images = expand_images(args.inputs)
         if vqa:
             results = inferencer(images, [args.prompt] * len(images), **call)
         else:
@@ -159,4 +179,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_tool(main, tool_file=__file__))

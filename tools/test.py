@@ -13,12 +13,11 @@ the run goes; ``--resume`` continues an interrupted run from them.
 import argparse
 import datetime
 import os
-from contextlib import contextmanager
-from typing import Iterator
+import sys
 
 import torch
 import torch.distributed as dist
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.logging import print_log
 from mmengine.registry import init_default_scope
 from mmengine.dist import is_main_process
@@ -28,15 +27,19 @@ from llava_mm.apis.inference import check_local_files
 from llava_mm.engine.batching import resolve_batch_size
 from llava_mm.engine.config_text import TextOnceConfig
 from llava_mm.engine.eval_config import (apply_data_root, apply_prompts,
-                                         missing_data_message)
+                                         data_files, missing_data_message)
 from llava_mm.engine.eval_runner import (EvalRunner, summary,
                                          test_default_hooks)
 from llava_mm.engine.test_loop import OUT_FORMATS
 from llava_mm.registry import EVALUATOR
 from llava_mm.utils import third_party
-from llava_mm.utils.errors import WeightsUnavailableError, cli_wording
-from llava_mm.utils.runner_args import (add_launcher_args, export_local_rank,
+from llava_mm.utils.cfg_options import add_cfg_options_arg
+from llava_mm.utils.errors import cli_wording
+from llava_mm.utils.output_paths import check_not_inputs, check_out_file
+from llava_mm.utils.runner_args import (add_launcher_args, check_batch_size,
+                                       export_local_rank, load_config,
                                        set_launcher_and_work_dir)
+from llava_mm.utils.user_errors import run_tool
 
 # The loading options (as load errors name them) -> how this tool sets them.
 CLI_FLAGS = {
@@ -73,10 +76,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--resume', action='store_true', help='continue an interrupted run: '
         'keep the predictions in the work dir, generate only the missing '
         'ones')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction, help='override '
-        'config keys, e.g. test_dataloader.batch_size=2 '
-        'model.generation_cfg.max_new_tokens=5')
+    add_cfg_options_arg(parser, 'test_dataloader.batch_size=2 '
+                        'model.generation_cfg.max_new_tokens=5')
     parser.add_argument(
         '--tokenizer', metavar='DIR', help='tokenizer folder (or hub name) '
         "instead of the config's model.tokenizer.name_or_path")
@@ -112,7 +113,7 @@ def add_data_and_prompt_args(parser: argparse.ArgumentParser) -> None:
         'data_root) together')
     parser.add_argument(
         '--prompt', help='caption instruction (model.caption_prompt), '
-        'spaces kept (--cfg-options deletes them)')
+        'checked for the model')
     parser.add_argument(
         '--verbose', action='store_true', help="print mmengine's full "
         'output (environment, config, hooks, per-batch lines) on the '
@@ -190,7 +191,7 @@ def setup_cfg(args: argparse.Namespace) -> Config:
     Returns:
         Config: The config to run.
     """
-    cfg = Config.fromfile(args.config)
+    cfg = load_config(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     if args.tokenizer is not None:
@@ -201,6 +202,7 @@ def setup_cfg(args: argparse.Namespace) -> Config:
         if cfg.get(key) is None:
             raise ValueError(f'{args.config} has no {key}; use a config of '
                              'configs/llava/ that names a dataset.')
+    check_batch_size(cfg, 'test_dataloader', allow_auto=True)
     if not torch.cuda.is_available():
         env_cfg = cfg.get('env_cfg') or {}
         env_cfg.setdefault('dist_cfg', {})['backend'] = 'gloo'
@@ -220,6 +222,10 @@ def setup_cfg(args: argparse.Namespace) -> Config:
         if args.show_interval < 1:
             raise ValueError(f'--show-interval {args.show_interval}: use a '
                              'positive number.')
+        if os.path.exists(args.show_dir) and not os.path.isdir(
+                args.show_dir):
+            raise NotADirectoryError(f'--show-dir {args.show_dir} is a file: '
+                                     'name a folder for the drawings.')
         cfg.default_hooks = dict(
             cfg.get('default_hooks') or {},
             visualization=dict(type='VisualizationHook', out_dir=args.show_dir,
@@ -228,17 +234,6 @@ def setup_cfg(args: argparse.Namespace) -> Config:
     if cfg.get('model_wrapper_cfg') is None:
         cfg.model_wrapper_cfg = dict(type='llava_mm.InferenceWrapper')
     return TextOnceConfig.from_config(cfg)
-
-
-@contextmanager
-def load_errors_end_tool() -> Iterator[None]:
-    """A file or tokenizer that cannot be loaded ends the tool with one
-    line, naming this tool's options."""
-    with cli_wording(CLI_FLAGS):
-        try:
-            yield
-        except (WeightsUnavailableError, FileNotFoundError) as e:
-            raise SystemExit(f'error: {e}') from e
 
 
 def main(argv=None) -> dict:
@@ -251,17 +246,22 @@ def main(argv=None) -> dict:
         dict: The metrics (on every rank).
     """
     args = parse_args(argv)
-    if args.out is not None and not args.out.endswith(OUT_FORMATS):
-        raise SystemExit(f'--out {args.out}: use a file ending in one of '
-                         f'{OUT_FORMATS}.')
     if args.verbose:
         third_party.show_all()
+    if args.out is not None:
+        if not args.out.endswith(OUT_FORMATS):
+            raise ValueError(f'--out {args.out}: use a file ending in one '
+                             f'of {OUT_FORMATS}.')
+        check_out_file(args.out, '--out', creates_folder=True)
     cfg = setup_cfg(args)
-    with load_errors_end_tool():  # before the data, Java, a 7B model
+    if args.out is not None:
+        check_not_inputs([args.out], data_files(cfg) + [args.checkpoint],
+                         '--out')
+    with cli_wording(CLI_FLAGS):  # before the data, Java, a 7B model
         check_local_files(cfg.model, args.checkpoint)
     problem = missing_data_message(cfg, args.config)
     if problem is not None:
-        raise SystemExit(f'error: {problem}')
+        raise FileNotFoundError(problem)
     init_default_scope(cfg.get('default_scope', 'llava_mm'))
     init_cpu_dist(args.launcher, cfg)
     # Build the metrics first: missing Java or a bad ground-truth file
@@ -272,7 +272,7 @@ def main(argv=None) -> dict:
     evaluator = EVALUATOR.build(evaluator)
     # The vision file named by the config is loaded too (strict checks);
     # the Runner's load_from would skip it.
-    with load_errors_end_tool():
+    with cli_wording(CLI_FLAGS):
         model = init_model(cfg, args.checkpoint,
                            device=local_device(args.launcher),
                            dtype=args.dtype, quantization=args.quantization)
@@ -309,4 +309,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_tool(main, tool_file=__file__))

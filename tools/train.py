@@ -6,25 +6,36 @@ Examples::
     python tools/train.py CONFIG
     # resume from the latest checkpoint of the work dir
     python tools/train.py CONFIG --resume
+    # resume although the learning rate, batch size or seed changed
+    python tools/train.py CONFIG --resume --resume-with-changes
     # several GPUs
     bash tools/dist_train.sh CONFIG 8 --amp
 
 A config with ``runner_type = 'FlexibleRunner'`` and a ``strategy`` (e.g.
 ``FSDPStrategy`` or ``DeepSpeedStrategy``) is built with mmengine's
 FlexibleRunner, see docs/training.md.
+
+One run at a time per work dir: a second run on the same work dir (also a
+tools/test.py run) is refused while the first one lives.
 """
 import argparse
 import os.path as osp
+import sys
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 
 import llava_mm  # noqa: F401  (registers the modules)
 from llava_mm.engine import LlavaRunner
 from llava_mm.engine.config_text import TextOnceConfig
+from llava_mm.engine.resume_check import RESUME_FLAG
+from llava_mm.engine.run_lock import WorkDirLock
 from llava_mm.registry import RUNNERS
-from llava_mm.utils.runner_args import (add_launcher_args, export_local_rank,
-                                       set_launcher_and_work_dir)
+from llava_mm.utils.cfg_options import add_cfg_options_arg
+from llava_mm.utils.runner_args import (add_launcher_args, check_batch_size,
+                                       export_local_rank, launcher_rank,
+                                       load_config, set_launcher_and_work_dir)
+from llava_mm.utils.user_errors import run_tool
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -37,16 +48,21 @@ def parse_args(argv=None) -> argparse.Namespace:
         help='resume from this checkpoint; without a path, resume from the '
         'latest checkpoint in the work dir')
     parser.add_argument(
+        RESUME_FLAG, action='store_true',
+        help='with --resume: continue although the learning rate, batch '
+        'size, seed or number of processes differ from the checkpoint\'s '
+        'run (refused without it); the new values are applied and printed')
+    parser.add_argument(
         '--amp', action='store_true',
         help='automatic mixed precision (mmengine AmpOptimWrapper; needs a '
         'GPU). fp16 with dynamic loss scaling unless the config sets '
         'optim_wrapper.dtype')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='override config settings, key=value pairs, e.g. '
-        'train_cfg.max_iters=100 model.freeze_lm=True')
+    add_cfg_options_arg(parser,
+                        'train_cfg.max_iters=100 model.freeze_lm=True')
     add_launcher_args(parser)
     args = parser.parse_args(argv)
+    if args.resume_with_changes and args.resume is None:
+        parser.error(f'{RESUME_FLAG} goes with --resume.')
     export_local_rank(args)
     return args
 
@@ -87,6 +103,11 @@ def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
     # After --cfg-options: an explicit --resume PATH wins over load_from.
     if args.resume is not None:
         set_resume(cfg, args)
+    check_batch_size(cfg, 'train_dataloader')
+    iters = cfg.train_cfg.get('max_iters')
+    if iters is not None and not (isinstance(iters, int) and iters > 0):
+        raise ValueError(f'train_cfg.max_iters={iters!r}: use a positive '
+                         'integer.')
     loader = cfg.train_dataloader
     sampler_bs = (loader.get('sampler') or {}).get('batch_size')
     if sampler_bs is not None and sampler_bs != loader.get('batch_size'):
@@ -126,8 +147,14 @@ def set_resume(cfg: Config, args: argparse.Namespace) -> None:
         args (argparse.Namespace): Parsed arguments.
     """
     cfg.resume = True
+    cfg.resume_with_changes = args.resume_with_changes
     if args.resume == 'auto':
         cfg.load_from = None
+        if not osp.isfile(osp.join(cfg.work_dir, 'last_checkpoint')):
+            # mmengine then trains from scratch, logging "resumed from None"
+            print(f'--resume: {cfg.work_dir} has no checkpoint to resume '
+                  '(no last_checkpoint file): starting a new run at '
+                  'iteration 0.', file=sys.stderr, flush=True)
         return
     if not osp.isfile(args.resume):
         raise FileNotFoundError(f'--resume {args.resume}: no such '
@@ -161,9 +188,16 @@ def build_runner(cfg: Config):
 def main(argv=None) -> None:
     """Entry point."""
     args = parse_args(argv)
-    cfg = merge_args(Config.fromfile(args.config), args)
-    build_runner(cfg).train()
+    cfg = merge_args(load_config(args.config), args)
+    # Rank 0 holds the work dir (the Runner writes to it when it is built).
+    lock = WorkDirLock(cfg.work_dir, 'training run')
+    if launcher_rank(args.launcher) == 0:
+        lock.acquire()
+    try:
+        build_runner(cfg).train()
+    finally:
+        lock.release()
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(run_tool(main, tool_file=__file__))

@@ -23,6 +23,7 @@ from rich.progress import track
 from llava_mm.datasets.transforms import load_image_file, to_rgb_pil
 from llava_mm.registry import TRANSFORMS
 from llava_mm.utils.dtypes import to_torch_dtype
+from llava_mm.utils.output_paths import check_not_inputs
 from .inference import get_model
 
 # What a directory given as input contributes (other files are skipped).
@@ -196,6 +197,8 @@ class LlavaInferencer(BaseInferencer):
                              f'{batch_size!r}.')
         vis_kwargs = {k: kwargs.pop(k) for k in list(kwargs)
                       if k in self.visualize_kwargs}
+        if show_dir is not None:  # refuse before generating
+            self._drawing_files(items, show_dir)
         batches = self.preprocess(items, batch_size=batch_size)
         num_batches = math.ceil(len(items) / batch_size)
         if self.show_progress and num_batches > 1:
@@ -280,17 +283,17 @@ class LlavaInferencer(BaseInferencer):
             from llava_mm.visualization import LlavaVisualizer
             self.visualizer = LlavaVisualizer(
                 name=f'llava_mm_inferencer_{id(self)}')
+        out_files = [None] * len(inputs)
         if show_dir is not None:
+            out_files = self._drawing_files(inputs, show_dir)
             os.makedirs(show_dir, exist_ok=True)
         drawn = []
-        for name, item, pred in zip(self._drawing_names(inputs), inputs,
-                                    preds):
+        for name, out_file, item, pred in zip(self._drawing_names(inputs),
+                                              out_files, inputs, preds):
             if 'img_path' in item:
                 image = load_image_file(item['img_path'])
             else:
                 image = to_rgb_pil(item['img'])
-            out_file = None if show_dir is None else osp.join(
-                show_dir, f'{name}.png')
             drawn.append(self.visualizer.visualize_prediction(
                 np.asarray(image), pred, draw_gt=False, resize=resize,
                 show=show, wait_time=wait_time, name=name,
@@ -299,14 +302,33 @@ class LlavaInferencer(BaseInferencer):
             self.visualizer.close()
         return drawn
 
+    @classmethod
+    def _drawing_files(cls, inputs: Sequence[dict], show_dir: str,
+                       option: str = 'show_dir') -> List[str]:
+        """The drawings' paths; refuses any that is one of the inputs, and a
+        ``show_dir`` that is a file (``option`` names it in the errors)."""
+        if osp.exists(show_dir) and not osp.isdir(show_dir):
+            raise NotADirectoryError(f'{option} {show_dir} is a file: name a '
+                                     'folder for the drawings.')
+        files = [osp.join(show_dir, f'{name}.png')
+                 for name in cls._drawing_names(inputs)]
+        check_not_inputs(
+            files, [item['img_path'] for item in inputs if 'img_path' in item],
+            option, f'Choose another {option}: a folder without the input '
+            'images, e.g. a new one.')
+        return files
+
     @staticmethod
     def _drawing_names(inputs: Sequence[dict]) -> List[str]:
-        """File stems of the drawings: the image's, else its index; a repeated
-        stem (one image with several questions) gets ``_<n>`` appended."""
+        """File stems of the drawings: the image's (its index when the stem
+        is only dots, as for ``..png``), else its index; a repeated stem
+        (one image with several questions) gets ``_<n>`` appended."""
         names, seen = [], {}
         for i, item in enumerate(inputs):
             path = item.get('img_path')
-            stem = Path(path).stem if path is not None else str(i)
+            stem = Path(path).stem if path is not None else ''
+            if not stem.strip('.'):
+                stem = str(i)
             count = seen.get(stem, 0)
             seen[stem] = count + 1
             names.append(stem if count == 0 else f'{stem}_{count}')

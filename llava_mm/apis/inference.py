@@ -11,8 +11,10 @@ from llava_mm.models.quantization import parse_quantization
 from llava_mm.generation.engine import attach_engine
 from llava_mm.generation.strategy import check_setting
 from llava_mm.registry import MODELS
+from llava_mm.utils.devices import check_device
 from llava_mm.utils.dtypes import to_torch_dtype
 from llava_mm.utils.hub import check_local_path
+from llava_mm.utils.generation_args import check_generation_cfg
 from .model_index import is_config_path, model_entry
 
 def default_device() -> str:
@@ -65,11 +67,14 @@ def init_model(config: Union[str, Config],
     if kwargs:
         cfg.merge_from_dict({'model': kwargs})
     dtype = to_torch_dtype(dtype)
+    if device is not None:
+        check_device(device)
     if engine is None:
         engine = cfg.get('engine', 'auto')
     check_setting(engine)  # before anything slow
     model_cfg = copy.deepcopy(cfg.model)
     check_local_files(model_cfg, checkpoint)
+    check_generation_cfg(dict(model_cfg.get('generation_cfg') or {}))
     from_cfg = model_cfg.pop('quantization', None)
     quant = parse_quantization(from_cfg if quantization is None
                                else quantization)

@@ -7,6 +7,9 @@ from typing import Dict, List, Optional
 
 import yaml
 
+# What mmengine's Config.fromfile reads; llava_mm's configs are .py files.
+CONFIG_EXTENSIONS = ('.py', '.json', '.yaml', '.yml')
+
 
 def package_root() -> Path:
     """Folder holding ``configs/`` and ``model-index.yml``.
@@ -95,7 +98,8 @@ def list_models(pattern: Optional[str] = None,
 def model_entry(name: str) -> dict:
     """The index entry of ``name`` with a helpful error for a typo."""
     models = load_model_index()
-    if name not in models and (name.endswith('.py') or osp.sep in name):
+    if name not in models and (name.endswith(CONFIG_EXTENSIONS)
+                               or osp.sep in name):
         raise FileNotFoundError(
             f'Config file not found: {name}. Pass an existing config path '
             '(e.g. configs/llava/llava-7b-v1.5_caption.py) or a model name '
@@ -109,4 +113,6 @@ def model_entry(name: str) -> dict:
 
 
 def is_config_path(name: str) -> bool:
-    return name.endswith('.py') and osp.isfile(name)
+    """Whether ``name`` is an existing config file (``.py``, or the
+    ``.json``/``.yaml``/``.yml`` that mmengine also reads)."""
+    return name.endswith(CONFIG_EXTENSIONS) and osp.isfile(name)

@@ -6,6 +6,7 @@ from mmpretrain.datasets import COCOVQA as _MMPretrainCOCOVQA
 
 from llava_mm.constants import IMAGE_TOKEN
 from llava_mm.registry import DATASETS
+from llava_mm.utils.text import check_text
 from .coco_utils import (NonEmptyMixin, describe, drop_missing_images,
                          index_images_by_id, load_json, require_keys)
 
@@ -84,6 +85,8 @@ class COCOVQA(NonEmptyMixin, _MMPretrainCOCOVQA):
                     f'{q["question"]!r}; a question must be non-empty text '
                     f'without "{IMAGE_TOKEN}" (the prompt template places '
                     'the image). Fix or remove it.')
+            check_text(q['question'], f'question of {path} questions[{i}] '
+                       f'(question_id {q["question_id"]})')
         return questions
 
     def _load_annotations(self) -> Optional[Dict[int, dict]]:

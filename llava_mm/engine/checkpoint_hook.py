@@ -102,6 +102,9 @@ class SafeCheckpointHook(CheckpointHook):
     """
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        # for --resume: a run on another number of processes sees the data
+        # in other batches (llava_mm.engine.resume_check)
+        checkpoint.setdefault('meta', {})['world_size'] = runner.world_size
         if 'message_hub' in checkpoint:
             checkpoint['message_hub'] = plain_message_hub(
                 checkpoint['message_hub'])

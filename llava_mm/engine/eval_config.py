@@ -5,10 +5,9 @@
   under ``DIR``, so the metric cannot read another copy of the data.
 * Missing test data is named before anything is built
   (:func:`missing_data_message`).
-* ``--prompt`` / ``--prompt-tmpl`` set the model's prompts verbatim.
-  mmengine's ``--cfg-options`` (``DictAction``) deletes every space inside
-  a value, so ``model.caption_prompt="A short caption."`` would become
-  ``Ashortcaption.``.
+* ``--prompt`` / ``--prompt-tmpl`` set the model's prompts verbatim and
+  check them for the model (``--cfg-options`` keeps spaces too, see
+  :mod:`llava_mm.utils.cfg_options`, but checks nothing).
 """
 import os.path as osp
 from typing import List, Optional
@@ -134,6 +133,30 @@ def missing_data_message(cfg: Config, config: str) -> Optional[str]:
     return (f'The test data of {config} is not there: {missing[0]} not '
             f'found{more}. Either {make}, or pass --data-root DIR for a copy '
             'elsewhere.')
+
+
+def data_files(cfg: Config) -> List[str]:
+    """The files a test run reads by name: the dataset's annotation and
+    question files and the evaluator's ground truth (as given and under
+    the dataset's ``data_root``).
+
+    Args:
+        cfg (Config): The evaluation config.
+
+    Returns:
+        list[str]: The paths (some may not exist).
+    """
+    dataset = cfg.test_dataloader.get('dataset') or {}
+    root = dataset.get('data_root') or ''
+    files = []
+    for key in DATASET_PATH_KEYS:
+        if isinstance(dataset.get(key), str):
+            files += [dataset[key], osp.join(root, dataset[key])]
+    for metric in _evaluator_cfgs(cfg):
+        files += [metric[key] for key in EVALUATOR_PATH_KEYS
+                  if isinstance(metric, dict)
+                  and isinstance(metric.get(key), str)]
+    return files
 
 
 def apply_prompts(cfg: Config, prompt: Optional[str] = None,

@@ -1,8 +1,10 @@
-"""One test run per work dir: a lock file that knows its process.
+"""One run per work dir: a lock file that knows its process.
 
-Two runs on one work dir would delete and append to the same prediction
-files. The first run creates ``<work_dir>/predictions.lock`` holding its
-host name and process id; a second run refuses while that process lives.
+Two test runs on one work dir would delete and append to the same
+prediction files; two training runs would write and delete each other's
+checkpoints and ``last_checkpoint``. The first run (``tools/test.py`` or
+``tools/train.py``) creates ``<work_dir>/run.lock`` holding its kind, host
+name and process id; a second run refuses while that process lives.
 A lock left by a process that no longer exists (killed, crashed) on this
 host is taken over. (Two runs that both find the same dead lock at the
 same instant could both take it over; the lock guards against the usual
@@ -15,7 +17,11 @@ import socket
 import time
 from typing import Optional
 
-LOCK_NAME = 'predictions.lock'
+LOCK_NAME = 'run.lock'
+
+
+class RunLockedError(RuntimeError):
+    """Another live run holds the work dir."""
 
 
 def process_alive(pid: int) -> bool:
@@ -41,10 +47,13 @@ class WorkDirLock:
 
     Args:
         work_dir (str): The work dir of the run.
+        run (str): What holds it, for the other run's error: ``'test
+            run'`` or ``'training run'``.
     """
 
-    def __init__(self, work_dir: str) -> None:
+    def __init__(self, work_dir: str, run: str = 'test run') -> None:
         self.path = osp.join(work_dir, LOCK_NAME)
+        self.run = run
         self.held = False
 
     def _owner(self) -> Optional[dict]:
@@ -63,11 +72,11 @@ class WorkDirLock:
         """Create the lock file, or take over a dead process's.
 
         Raises:
-            RuntimeError: Another live run holds the lock (or one on
+            RunLockedError: Another live run holds the lock (or one on
                 another host, which cannot be checked from here).
         """
         os.makedirs(osp.dirname(self.path) or '.', exist_ok=True)
-        me = dict(host=socket.gethostname(), pid=os.getpid(),
+        me = dict(run=self.run, host=socket.gethostname(), pid=os.getpid(),
                   started=time.strftime('%Y-%m-%d %H:%M:%S'))
         for _ in range(3):
             try:
@@ -79,8 +88,8 @@ class WorkDirLock:
                 json.dump(me, f)
             self.held = True
             return
-        raise RuntimeError(f'Could not create {self.path}: other runs keep '
-                           'taking it. Use another --work-dir.')
+        raise RunLockedError(f'Could not create {self.path}: other runs keep '
+                             'taking it. Use another --work-dir.')
 
     def _check_stale(self) -> None:
         """Remove the lock if its process is gone; refuse otherwise."""
@@ -97,11 +106,18 @@ class WorkDirLock:
             return
         where = 'this host' if host == socket.gethostname() else (
             f'host {host}, which cannot be checked from here')
-        raise RuntimeError(
-            f'Another test run (pid {pid} on {where}, started '
-            f'{owner.get("started")}) is writing predictions to '
+        raise RunLockedError(
+            f'Another {owner.get("run", "run")} (pid {pid} on {where}, '
+            f'started {owner.get("started")}) is using the work dir '
             f'{osp.dirname(self.path)}. Wait for it to finish or use '
             f'another --work-dir. If that run is dead, delete {self.path}.')
+
+    def __enter__(self) -> 'WorkDirLock':
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()
 
     def release(self) -> None:
         """Delete the lock file if this process holds it."""

@@ -33,6 +33,7 @@ from mmengine.runner.amp import autocast
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from llava_mm.models.sequence import ContextLengthError
 from llava_mm.registry import LOOPS
 from .batching import group_by_length, model_tokenizer, prompt_lengths
 from .predictions import (ID_KEYS, PredictionStore, checkpoint_fingerprint,
@@ -262,8 +263,19 @@ class ResumableTestLoop(TestLoop):
         """
         self.runner.call_hook(
             'before_test_iter', batch_idx=idx, data_batch=data_batch)
-        with autocast(enabled=self.fp16):
-            outputs = self.runner.model.test_step(data_batch)
+        try:
+            with autocast(enabled=self.fp16):
+                outputs = self.runner.model.test_step(data_batch)
+        except ContextLengthError as e:
+            raise ContextLengthError(
+                f'{self._describe(indices[e.sample])}: {e}',
+                e.sample) from None
+        except ValueError as e:
+            if type(e) is not ValueError:  # errors with their own type
+                raise
+            where = '; '.join(self._describe(i) for i in indices[:4])
+            more = f' and {len(indices) - 4} more' if len(indices) > 4 else ''
+            raise ValueError(f'While predicting {where}{more}: {e}') from e
         if len(outputs) != len(indices):
             raise RuntimeError(f'Batch {idx}: {len(outputs)} outputs for '
                                f'{len(indices)} samples.')
@@ -272,6 +284,17 @@ class ResumableTestLoop(TestLoop):
         self.runner.call_hook(
             'after_test_iter', batch_idx=idx, data_batch=data_batch,
             outputs=outputs)
+
+    def _describe(self, index: int) -> str:
+        """A dataset sample as a user finds it: index, ids, question."""
+        info = self.dataset.get_data_info(index)
+        ids = ', '.join(f'{k}={info[k]}' for k in ID_KEYS if k in info)
+        text = f'sample {index}' + (f' ({ids})' if ids else '')
+        question = info.get('question')
+        if isinstance(question, str):
+            short = question if len(question) <= 60 else question[:57] + '...'
+            text += f', question {short!r}'
+        return text
 
     def _record(self, index: int, output) -> dict:
         """The JSON line of one prediction: index, ids and ``pred_*``."""

@@ -10,6 +10,7 @@ from mmpretrain.structures import DataSample
 
 from llava_mm.datasets.transforms import load_image_file
 from llava_mm.registry import HOOKS
+from llava_mm.utils.output_paths import check_not_inputs
 
 
 @HOOKS.register_module()
@@ -114,5 +115,9 @@ class VisualizationHook(Hook):
             name = number
         out_file = None if self.out_dir is None else osp.join(
             self.out_dir, f'{name}.png')
+        if out_file is not None and info.get('img_path'):
+            check_not_inputs([out_file], [info['img_path']], '--show-dir',
+                             'Choose another --show-dir: a folder without '
+                             'the test images, e.g. a new one.')
         runner.visualizer.visualize_prediction(
             image, sample, name=name, out_file=out_file, **self.draw_args)

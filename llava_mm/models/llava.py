@@ -28,6 +28,7 @@ from llava_mm.constants import (CAPTION_PROMPT, IGNORE_INDEX, IMAGE_TOKEN,
 from llava_mm.conversation import VICUNA_V1
 from llava_mm.generation.engine import GenerationEngine, attach_engine
 from llava_mm.registry import MODELS, TOKENIZER
+from llava_mm.utils.generation_args import check_generation_cfg
 from .anyres import build_anyres, image_newline
 from .builders import _causal_lm  # noqa: F401  (registers the builders)
 from .data_preprocessor import build_data_preprocessor
@@ -343,6 +344,7 @@ class Llava(PromptMixin, BaseModel):
         cfg = {**self.generation_cfg, **generation_cfg}
         cfg.setdefault('max_new_tokens', 32)
         cfg.setdefault('do_sample', False)
+        check_generation_cfg(cfg)
         tok = self.tokenizer
         cfg.setdefault('eos_token_id', tok.eos_token_id)
         cfg.setdefault('pad_token_id', tok.pad_token_id

@@ -11,6 +11,7 @@ from typing import List, Optional
 from mmpretrain.structures import DataSample
 
 from llava_mm.constants import IGNORE_INDEX, IMAGE_TOKEN, IMAGE_TOKEN_INDEX
+from llava_mm.utils.text import check_text
 
 
 def check_question(question: str, allow_empty: bool = False) -> None:
@@ -25,16 +26,12 @@ def check_question(question: str, allow_empty: bool = False) -> None:
             image; a second one cannot be matched to image features), or
             it is empty and ``allow_empty`` is False (the model would
             answer nothing in particular, e.g. an empty caption), or it
-            holds a lone surrogate (the tokenizer cannot encode it).
+            holds a lone surrogate (:func:`check_text`: the tokenizer
+            cannot encode it).
     """
     if not isinstance(question, str):
         raise TypeError(f'A question must be a string, got {question!r}.')
-    bad = next((i for i, c in enumerate(question)
-                if '\ud800' <= c <= '\udfff'), None)
-    if bad is not None:  # e.g. from bytes that were not UTF-8
-        raise ValueError(f'The question {question!r} is not valid text: it '
-                         f'holds a lone surrogate at character {bad}. Remove '
-                         'it.')
+    check_text(question)
     if IMAGE_TOKEN in question:
         raise ValueError(
             f'The question {question!r} contains "{IMAGE_TOKEN}"; the '
@@ -97,6 +94,7 @@ class PromptMixin:
 
     def target_ids(self, text: str) -> List[int]:
         """Ids of an answer the model is trained to produce, EOS last."""
+        check_text(text, 'answer')
         ids = self.tokenizer(text, add_special_tokens=False).input_ids
         return ids + [self.tokenizer.eos_token_id]
 

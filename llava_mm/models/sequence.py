@@ -7,6 +7,19 @@ from torch import nn
 from llava_mm.constants import IGNORE_INDEX
 
 
+class ContextLengthError(ValueError):
+    """A prompt longer than the model's context.
+
+    Args:
+        message (str): The error.
+        sample (int): Position of the (first) too long prompt in its batch.
+    """
+
+    def __init__(self, message: str, sample: int = 0) -> None:
+        super().__init__(message)
+        self.sample = sample
+
+
 def build_multimodal_batch(embed: nn.Embedding,
                            prompts: List[List[int]],
                            image_feats: Union[torch.Tensor,
@@ -65,9 +78,10 @@ def build_multimodal_batch(embed: nn.Embedding,
     L = max(lengths)
     if max_positions is not None and L > max_positions:
         n = n_image[lengths.index(L)]
-        raise ValueError(
+        raise ContextLengthError(
             f'A prompt takes {L} positions with its {n} image tokens, more '
-            f'than the model\'s context of {max_positions}. Shorten it.')
+            f'than the model\'s context of {max_positions}. Shorten it.',
+            sample=lengths.index(L))
 
     # Embed all text ids of the batch in one lookup.
     flat = torch.tensor([i for ids in text for i in ids if i != image_index],

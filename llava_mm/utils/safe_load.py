@@ -124,6 +124,59 @@ def _refused(path: str, what: str) -> UnsafeCheckpointError:
         'sources.')
 
 
+# The pickled magic number 0x1950a86a20f9469cfc6c that opens a file of
+# ``torch.save``'s legacy (non-zip) format, after the pickle protocol opcode.
+_LEGACY_MAGIC = b'\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19'
+
+
+def _not_readable(path: str) -> Optional[str]:
+    """Why a file cannot be read by the weights-only reader, and how to
+    convert it; None when it is a file that reader parses (a zip archive of
+    ``torch.save``, or its legacy format at pickle protocol 2)."""
+    if zipfile.is_zipfile(path):
+        return None
+    with open(path, 'rb') as f:
+        head = f.read(32)
+    if head.startswith(b'PK'):  # a zip archive cut short: torch says so
+        return None
+    protocol = head[1] if head[:1] == b'\x80' and len(head) > 1 else None
+    if _LEGACY_MAGIC in head:
+        if protocol == 2:
+            return None
+        return (
+            f'Refused to load {path}: it is a torch.save file in the legacy '
+            f'format (before PyTorch 1.6) pickled with protocol {protocol}, '
+            'which the weights-only reader llava_mm uses (it runs no code '
+            'from files) cannot parse. Where you trust the file, load it with '
+            'the code that wrote it and save it again with torch.save(obj, '
+            "'new.pth') (the zip format), then load new.pth")
+    if len(head) >= 10 and head[8:10] == b'{"':
+        return (f'Cannot read checkpoint {path}: it is a safetensors file '
+                'with another extension; rename it to end in .safetensors')
+    if protocol in (2, 3, 4, 5):
+        return (
+            f'Refused to load {path}: it is a plain Python pickle (protocol '
+            f'{protocol}, as pickle.dump writes), not a torch.save file; '
+            'llava_mm does not unpickle such files because unpickling can '
+            'run code. If you trust its source, convert it once: python -c '
+            f'"import pickle, torch; torch.save(pickle.load(open({path!r}, '
+            f"'rb')), 'new.pth')\" and load new.pth")
+    return (f'Cannot read checkpoint {path}: it is not a PyTorch checkpoint '
+            '(torch.save writes a zip archive). Pass the .pth/.bin file of '
+            'the model, or a .safetensors file')
+
+
+def _unpickling_detail(err: BaseException) -> str:
+    """The reason in torch's weights-only error, without its advice."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    useful = [line for line in lines if 'weights_only' not in line
+              and not line.startswith(('Weights only load failed',
+                                       'Check the documentation'))]
+    return next((line for line in useful if 'global' in line.lower()
+                 or 'getattr' in line or 'HistoryBuffer' in line),
+                useful[0] if useful else type(err).__name__)
+
+
 def load_checkpoint_file(path: str,
                          map_location: Optional[Any] = 'cpu',
                          mmap: bool = True) -> Any:
@@ -139,17 +192,18 @@ def load_checkpoint_file(path: str,
     """
     if not osp.isfile(path):
         raise FileNotFoundError(f'Checkpoint not found: {path}')
+    problem = _not_readable(path)
+    if problem is not None:
+        if problem.startswith('Refused'):
+            raise UnsafeCheckpointError(problem + '.')
+        raise ValueError(problem + '.')
     is_zip = zipfile.is_zipfile(path)
     try:
         with torch.serialization.safe_globals(_allowed_globals()):
             obj = torch.load(path, map_location=map_location,
                              mmap=mmap and is_zip, weights_only=True)
     except pickle.UnpicklingError as e:
-        msg = str(e).strip().splitlines()
-        detail = next((line for line in msg if 'global' in line.lower()
-                       or 'getattr' in line or 'HistoryBuffer' in line),
-                      msg[0] if msg else type(e).__name__)
-        raise _refused(path, detail.strip()[:300]) from None
+        raise _refused(path, _unpickling_detail(e)[:300]) from None
     except (RuntimeError, EOFError, ValueError, OSError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else ''
         raise ValueError(
