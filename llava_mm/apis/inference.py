@@ -73,8 +73,8 @@ def init_model(config: Union[str, Config],
         engine = cfg.get('engine', 'auto')
     check_setting(engine)  # before anything slow
     model_cfg = copy.deepcopy(cfg.model)
-    check_local_files(model_cfg, checkpoint)
     check_generation_cfg(dict(model_cfg.get('generation_cfg') or {}))
+    check_local_files(model_cfg, checkpoint)
     from_cfg = model_cfg.pop('quantization', None)
     quant = parse_quantization(from_cfg if quantization is None
                                else quantization)
