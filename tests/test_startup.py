@@ -41,7 +41,8 @@ def run_python(args, env=None, **kwargs) -> subprocess.CompletedProcess:
 
 # One new process, step by step: import, one caption, show=True, a 7B
 # model with the hub unreachable, the deferred libraries used, the log
-# filters off. stderr is cut at each 'STEP name' line.
+# filters off, every type the configs name looked up in the registries.
+# stderr is cut at each 'STEP name' line.
 FRESH_PROCESS = f"""
 import json, logging, sys, time
 HEAVY = {HEAVY!r}
@@ -93,6 +94,28 @@ step('verbose')
 from llava_mm.utils import third_party
 third_party.show_all()
 log.warning(msg, KernelPreference)
+
+step('registries')
+import glob
+from mmengine.config import Config
+import llava_mm.registry as registry
+def types(node):
+    if isinstance(node, dict):
+        if isinstance(node.get('type'), str):
+            yield node['type']
+        for key, value in node.items():
+            if key not in ('norm_cfg', 'act_cfg'):  # read by the ViT itself
+                yield from types(value)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            yield from types(value)
+names = set()
+for path in sorted(glob.glob('configs/llava/*.py')):
+    names |= set(types(Config.fromfile(path).to_dict()))
+out['config_types'] = len(names)
+out['not_found'] = sorted(
+    n for n in names if not any(getattr(registry, r).get(n) is not None
+                                for r in registry.__all__))
 print(json.dumps(out))
 """
 
@@ -159,6 +182,14 @@ def test_deferred_libraries_load_when_used(fresh_process):
     assert 'Enum subclass' not in stderr['deferred']
     assert 'KernelPreference' in stderr['verbose']
     assert 'Enum subclass' in stderr['verbose']
+
+
+def test_registries_find_every_config_type(fresh_process):
+    """The registries' locations import what configs name: nothing was
+    imported for them but ``llava_mm`` (and the steps above)."""
+    out, _ = fresh_process
+    assert out['config_types'] > 20
+    assert out['not_found'] == []
 
 
 def test_readme_command_prints_only_the_answer():
