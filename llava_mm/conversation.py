@@ -21,6 +21,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from llava_mm.constants import (IM_END_TOKEN, IM_START_TOKEN, IMAGE_TOKEN,
                                 V1_SYSTEM, V15_SYSTEM)
+from llava_mm.utils.text import check_text
 
 QUESTION = '{question}'
 
@@ -138,6 +139,51 @@ CONV_TEMPLATES: Dict[str, ConversationTemplate] = {
     t.name: t for t in (VICUNA_V1, LLAVA_V1, MISTRAL_INSTRUCT)}
 
 
+def check_question(question: str, allow_empty: bool = False,
+                   where: Optional[str] = None) -> None:
+    """Refuse a question or prompt the template cannot take.
+
+    The one check of question text: the model's prompts, a chat's turns
+    and the questions of every dataset file go through it.
+
+    Args:
+        question (str): A question, or a custom caption instruction.
+        allow_empty (bool): Accept an empty or blank text.
+        where (str, optional): For a question read from a data file, its
+            place (``'<file>: line 3'``); the message then names it and
+            asks to fix or remove the entry.
+
+    Raises:
+        ValueError: It holds ``<image>`` (the template already places the
+            image; a second one cannot be matched to image features), or
+            it is empty and ``allow_empty`` is False (the model would
+            answer nothing in particular, e.g. an empty caption), or it
+            holds a lone surrogate (:func:`check_text`: the tokenizer
+            cannot encode it).
+    """
+    if where is not None:
+        if not isinstance(question, str) or IMAGE_TOKEN in question or (
+                not allow_empty and not question.strip()):
+            raise ValueError(
+                f'{where} has the question {question!r}; a question must '
+                f'be non-empty text without "{IMAGE_TOKEN}" (the prompt '
+                'template places the image). Fix or remove it.')
+        check_text(question, f'question of {where}')
+        return
+    if not isinstance(question, str):
+        raise TypeError(f'A question must be a string, got {question!r}.')
+    check_text(question)
+    if IMAGE_TOKEN in question:
+        raise ValueError(
+            f'The question {question!r} contains "{IMAGE_TOKEN}"; the '
+            'prompt template already places the image. Remove it from the '
+            'question.')
+    if not allow_empty and not question.strip():
+        raise ValueError(
+            f'Empty prompt {question!r}: pass a question or instruction, or '
+            'None for a caption model\'s own caption prompt.')
+
+
 class Conversation:
     """The state of one chat: its image and its turns so far.
 
@@ -162,8 +208,6 @@ class Conversation:
         if not isinstance(question, str) or not question.strip():
             raise ValueError(f'A question must be a non-empty string, got '
                              f'{question!r}.')
-        # Imported here: llava_mm.models imports this module.
-        from llava_mm.models.prompting import check_question
         check_question(question)  # no second <image>
         if self.turns and self.turns[-1][1] is None:
             raise RuntimeError('The last question has no answer yet; '

@@ -130,9 +130,9 @@ def test_test_tool_names_the_question(vqa, tmp_path):
         run_test_main(vqa['config'], vqa['ckpt'], work, cfg_options=[long])
     bad = _questions(vqa, tmp_path, 5, 'How many \ud800 objects?')
     with pytest.raises(ValueError, match=(
-            r"The question of .*questions_5.json questions\[5\] \(question_id "
-            r"4001\) is not valid text: it holds a lone surrogate at "
-            r"character 9 \(U\+D800")):
+            r"The question of .*questions_5.json: questions\[5\] "
+            r"\(question_id 4001\) is not valid text: it holds a lone "
+            r"surrogate at character 9 \(U\+D800")):
         run_test_main(vqa['config'], vqa['ckpt'], work, cfg_options=[bad])
     with pytest.raises(ValueError, match=(
             r"^While predicting sample 0 \(image_id=1, question_id=1000\), "

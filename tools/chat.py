@@ -17,7 +17,7 @@ import argparse
 import sys
 
 from llava_mm import LlavaChat
-from llava_mm.utils.cli import (add_model_args, add_sampling_args,
+from llava_mm.apis.cli import (add_model_args, add_sampling_args,
                                 model_from_args)
 
 COMMANDS = '/image PATH, /reset, /exit'

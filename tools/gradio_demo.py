@@ -39,7 +39,7 @@ from llava_mm.apis.model_index import package_root  # noqa: E402
 from llava_mm.conversation import Conversation  # noqa: E402
 from llava_mm.datasets.image_modes import IMAGE_MODES  # noqa: E402
 from llava_mm.datasets.image_modes import square_image  # noqa: E402
-from llava_mm.utils.cli import (CLI_FLAGS, add_model_args,  # noqa: E402
+from llava_mm.apis.cli import (CLI_FLAGS, add_model_args,  # noqa: E402
                                 model_args_problem, model_kwargs)
 from llava_mm.utils.errors import cli_wording  # noqa: E402
 

@@ -36,7 +36,7 @@ from llava_mm.utils import third_party
 from llava_mm.utils.cfg_options import add_cfg_options_arg
 from llava_mm.utils.errors import cli_wording
 from llava_mm.utils.output_paths import check_not_inputs, check_out_file
-from llava_mm.utils.runner_args import (add_launcher_args, check_batch_size,
+from llava_mm.apis.runner_args import (add_launcher_args, check_batch_size,
                                        export_local_rank, load_config,
                                        set_launcher_and_work_dir)
 from llava_mm.utils.user_errors import run_tool

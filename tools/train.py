@@ -32,7 +32,7 @@ from llava_mm.engine.resume_check import RESUME_FLAG
 from llava_mm.engine.run_lock import WorkDirLock
 from llava_mm.registry import RUNNERS
 from llava_mm.utils.cfg_options import add_cfg_options_arg
-from llava_mm.utils.runner_args import (add_launcher_args, check_batch_size,
+from llava_mm.apis.runner_args import (add_launcher_args, check_batch_size,
                                        export_local_rank, launcher_rank,
                                        load_config, set_launcher_and_work_dir)
 from llava_mm.utils.user_errors import run_tool

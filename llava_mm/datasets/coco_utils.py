@@ -1,15 +1,13 @@
 """Helpers shared by the COCO caption and VQAv2 datasets.
 
-They load annotation files with errors that name the file and what is wrong,
-find images by the 12-digit COCO image id at the end of their file names, and
-drop (or refuse) samples whose image is missing.
+They find images by the 12-digit COCO image id at the end of their file
+names, and drop (or refuse) samples whose image is missing.
 """
-import json
 import logging
 import os
 import os.path as osp
 import re
-from typing import Any, Callable, Dict, List, Sequence, Union
+from typing import Callable, Dict, List, Sequence, Union
 
 from mmengine.logging import print_log
 
@@ -18,61 +16,6 @@ IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp', '.gif', '.tif',
 # A file stem ending in the 12-digit, zero-padded COCO image id, e.g.
 # ``COCO_val2014_000000000042`` or ``shapes_000000000042``.
 _ID_AT_END = re.compile(r'(?<!\d)(\d{12})$')
-
-
-def load_json(path: str, what: str) -> Any:
-    """Read a JSON annotation file with clear errors.
-
-    Args:
-        path (str): The file.
-        what (str): What the file should be, for the error message (e.g.
-            ``'VQAv2 questions file'``).
-
-    Returns:
-        Any: The parsed JSON.
-    """
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'{what} not found: {path}')
-    try:
-        with open(path, encoding='utf-8') as f:
-            return json.load(f)
-    except json.JSONDecodeError as e:
-        raise ValueError(f'{path} is not valid JSON ({e}); expected a '
-                         f'{what}.') from e
-
-
-def describe(obj: Any) -> str:
-    """A short description of a JSON value, for format errors.
-
-    Args:
-        obj (Any): A parsed JSON value.
-
-    Returns:
-        str: E.g. ``'a list of 3 items'``.
-    """
-    if isinstance(obj, dict):
-        return f'an object with keys {sorted(obj)[:8]}'
-    if isinstance(obj, list):
-        return f'a list of {len(obj)} items'
-    return f'a {type(obj).__name__}'
-
-
-def require_keys(item: Any, keys: tuple, path: str, where: str) -> None:
-    """Raise a ValueError naming the file and entry when keys are missing.
-
-    Args:
-        item (Any): One entry of an annotation file.
-        keys (tuple): Keys it must have.
-        path (str): The annotation file.
-        where (str): The entry's location, e.g. ``'questions[3]'``.
-    """
-    if not isinstance(item, dict):
-        raise ValueError(f'{path}: {where} should be an object, got '
-                         f'{describe(item)}.')
-    missing = [k for k in keys if k not in item]
-    if missing:
-        raise ValueError(f'{path}: {where} lacks {missing} (it has '
-                         f'{sorted(item)}).')
 
 
 def image_id_of(file_name: str) -> int:

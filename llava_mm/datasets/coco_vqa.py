@@ -4,11 +4,11 @@ from typing import Dict, List, Optional
 
 from mmpretrain.datasets import COCOVQA as _MMPretrainCOCOVQA
 
-from llava_mm.constants import IMAGE_TOKEN
+from llava_mm.conversation import check_question
 from llava_mm.registry import DATASETS
-from llava_mm.utils.text import check_text
-from .coco_utils import (NonEmptyMixin, describe, drop_missing_images,
-                         index_images_by_id, load_json, require_keys)
+from llava_mm.utils.data_files import describe, load_json, require_keys
+from .coco_utils import (NonEmptyMixin, drop_missing_images,
+                         index_images_by_id)
 
 QUESTION_KEYS = ('image_id', 'question', 'question_id')
 ANNOTATION_KEYS = ('question_id', 'answers')
@@ -77,16 +77,8 @@ class COCOVQA(NonEmptyMixin, _MMPretrainCOCOVQA):
                 if not isinstance(q[key], int) or isinstance(q[key], bool):
                     raise ValueError(f'{path}: questions[{i}] "{key}" must '
                                      f'be an integer, got {q[key]!r}.')
-            if not isinstance(q['question'], str) or IMAGE_TOKEN in q[
-                    'question'] or not q['question'].strip():
-                raise ValueError(
-                    f'{path}: questions[{i}] (question_id '
-                    f'{q["question_id"]}) has the question '
-                    f'{q["question"]!r}; a question must be non-empty text '
-                    f'without "{IMAGE_TOKEN}" (the prompt template places '
-                    'the image). Fix or remove it.')
-            check_text(q['question'], f'question of {path} questions[{i}] '
-                       f'(question_id {q["question_id"]})')
+            check_question(q['question'], where=f'{path}: questions[{i}] '
+                           f'(question_id {q["question_id"]})')
         return questions
 
     def _load_annotations(self) -> Optional[Dict[int, dict]]:

@@ -2,7 +2,7 @@
 from typing import List
 
 from llava_mm.registry import DATASETS
-from .coco_utils import describe, load_json, require_keys
+from llava_mm.utils.data_files import describe, load_json, require_keys
 from .llava_eval_questions import LLaVAEvalQuestions
 
 

@@ -13,63 +13,15 @@ the plain LLaVA-1.5 ``prompt_tmpl`` with ``{question}`` = ``text``.
 its ground truth from the benchmark's own files
 (:meth:`LLaVAEvalQuestions.add_ground_truth`).
 """
-import json
 import os.path as osp
 from typing import List, Sequence, Union
 
 from mmengine.dataset import BaseDataset
 
-from llava_mm.constants import IMAGE_TOKEN
+from llava_mm.conversation import check_question
 from llava_mm.registry import DATASETS
-from .coco_utils import NonEmptyMixin, describe, drop_missing_images
-
-
-def load_jsonl(path: str, what: str) -> List[dict]:
-    """Read a JSON-lines file with errors naming the file and line.
-
-    Args:
-        path (str): The file.
-        what (str): What it should be, for the messages (e.g.
-            ``'POPE question file'``).
-
-    Returns:
-        list[dict]: One object per non-blank line.
-    """
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'{what} not found: {path}')
-    items = []
-    with open(path, encoding='utf-8') as f:
-        for number, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                item = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise ValueError(f'{path}, line {number}: not valid JSON '
-                                 f'({e}); expected a {what} (one JSON '
-                                 'object per line).') from e
-            if not isinstance(item, dict):
-                raise ValueError(f'{path}, line {number}: expected a JSON '
-                                 f'object, got {describe(item)}.')
-            items.append(item)
-    if not items:
-        raise ValueError(f'{path}: the {what} is empty.')
-    return items
-
-
-def check_prompt_text(text, path: str, where: str) -> None:
-    """Refuse a question text the prompt template cannot take.
-
-    Args:
-        text (Any): The ``text`` (or question) of one entry.
-        path (str): The file, for the message.
-        where (str): The entry, for the message.
-    """
-    if not isinstance(text, str) or not text.strip() or IMAGE_TOKEN in text:
-        raise ValueError(
-            f'{path}: {where} has the question {text!r}; a question must be '
-            f'non-empty text without "{IMAGE_TOKEN}" (the prompt template '
-            'places the image). Fix or remove it.')
+from llava_mm.utils.data_files import load_jsonl
+from .coco_utils import NonEmptyMixin, drop_missing_images
 
 
 @DATASETS.register_module()
@@ -148,7 +100,7 @@ class LLaVAEvalQuestions(NonEmptyMixin, BaseDataset):
                     'expected LLaVA\'s question format {"question_id", '
                     '"image", "text", ...} (eval.zip of LLaVA\'s '
                     'docs/Evaluation.md).')
-            check_prompt_text(q['text'], path, where)
+            check_question(q['text'], where=f'{path}: {where}')
         return questions
 
     def parse_question(self, question: dict) -> dict:

@@ -2,66 +2,18 @@
 (``llava/eval/model_vqa_mmbench.py``)."""
 import base64
 import binascii
-import csv
-import os.path as osp
-import sys
-from typing import List, Optional
+from typing import List
 
 from llava_mm.constants import MC_INSTRUCTION
+from llava_mm.conversation import check_question
 from llava_mm.registry import DATASETS
-from .llava_eval_questions import LLaVAEvalQuestions, check_prompt_text
+from llava_mm.utils.data_files import mmbench_is_none, read_tsv
+from .llava_eval_questions import LLaVAEvalQuestions
 
 OPTION_LETTERS = ('A', 'B', 'C', 'D')
-# What pandas' read_table (LLaVA's reader) turns into NaN by default.
-PANDAS_NA = frozenset((
-    '', '#N/A', '#N/A N/A', '#NA', '-1.#IND', '-1.#QNAN', '-NaN', '-nan',
-    '1.#IND', '1.#QNAN', '<NA>', 'N/A', 'NA', 'NULL', 'NaN', 'None', 'n/a',
-    'nan', 'null'))
 INSTRUCTIONS = dict(en=MC_INSTRUCTION, cn='请直接回答选项字母。')
 # Circular copies of a question have the index + k * 1e6 (MMBench's TSVs).
 CIRCULAR_BASE = 1_000_000
-
-
-def mmbench_is_none(value: Optional[str]) -> bool:
-    """Whether a TSV cell is empty as LLaVA's ``is_none`` sees it.
-
-    Args:
-        value (str, optional): The cell, as read (None for a missing cell).
-
-    Returns:
-        bool: True for what pandas reads as NaN and for ``'none'`` in any
-        case.
-    """
-    return value is None or value in PANDAS_NA or value.lower() in ('nan',
-                                                                    'none')
-
-
-def read_tsv(path: str) -> List[dict]:
-    """The rows of an MMBench TSV file (header first, quoted cells).
-
-    Args:
-        path (str): The file.
-
-    Returns:
-        list[dict]: Column -> cell text per row.
-    """
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'MMBench TSV file not found: {path}')
-    limit = csv.field_size_limit()
-    csv.field_size_limit(sys.maxsize)  # base64 images are long cells
-    try:
-        with open(path, encoding='utf-8', newline='') as f:
-            rows = list(csv.DictReader(f, delimiter='\t'))
-    finally:
-        csv.field_size_limit(limit)
-    if not rows:
-        raise ValueError(f'{path} has no rows.')
-    missing = [c for c in ('index', 'question', 'A', 'B', 'image')
-               if c not in rows[0]]
-    if missing:
-        raise ValueError(f'{path}: no columns {missing} (it has '
-                         f'{sorted(rows[0])}); expected an MMBench TSV.')
-    return rows
 
 
 @DATASETS.register_module()
@@ -146,7 +98,8 @@ class MMBench(LLaVAEvalQuestions):
                 text = question + ''.join(
                     f'\n{c}. {o}' for c, o in zip(letters, shown))
                 text = f'{text}\n{INSTRUCTIONS[self.lang]}'
-                check_prompt_text(text, self.question_file, f'row {number}')
+                check_question(
+                    text, where=f'{self.question_file}: row {number}')
                 info = dict(question_id=index, round_id=round_id,
                             circular_id=index % CIRCULAR_BASE,
                             question=text, options=shown,

@@ -2,9 +2,10 @@
 from typing import List
 
 from llava_mm.constants import IMAGE_TOKEN, MC_INSTRUCTION, SQA_OPTIONS
+from llava_mm.conversation import check_question
 from llava_mm.registry import DATASETS
-from .coco_utils import describe, load_json, require_keys
-from .llava_eval_questions import LLaVAEvalQuestions, check_prompt_text
+from llava_mm.utils.data_files import describe, load_json, require_keys
+from .llava_eval_questions import LLaVAEvalQuestions
 
 
 
@@ -72,7 +73,7 @@ class ScienceQA(LLaVAEvalQuestions):
                 raise ValueError(f'{path}: {where} has no first turn '
                                  '{"from": "human", "value": ...}.')
             text = str(turns[0]['value']).replace(IMAGE_TOKEN, '').strip()
-            check_prompt_text(text, path, where)
+            check_question(text, where=f'{path}: {where}')
             questions.append(dict(question_id=entry['id'],
                                   image=entry['image'],
                                   text=f'{text}\n{self.instruction}'))

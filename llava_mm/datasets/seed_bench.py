@@ -3,7 +3,7 @@ LLaVA-1.5 evaluates it."""
 from typing import List
 
 from llava_mm.registry import DATASETS
-from .coco_utils import describe, load_json, require_keys
+from llava_mm.utils.data_files import describe, load_json, require_keys
 from .llava_eval_questions import LLaVAEvalQuestions
 
 

@@ -17,7 +17,7 @@ from typing import Dict, List, Optional, Sequence
 from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 
-from llava_mm.datasets.coco_utils import describe, load_json, require_keys
+from llava_mm.utils.data_files import describe, load_json, require_keys
 from llava_mm.registry import METRICS
 
 SPICE_JARS = ('stanford-corenlp-3.6.0.jar',

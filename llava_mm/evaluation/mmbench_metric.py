@@ -196,7 +196,7 @@ class MMBenchMetric(FileWritingMetric):
     def _write_submission(self, results: List[dict]) -> None:
         from openpyxl import Workbook
 
-        from llava_mm.datasets.mmbench import mmbench_is_none, read_tsv
+        from llava_mm.utils.data_files import mmbench_is_none, read_tsv
         path = self.require_file_path()
         if self.tsv_file is None:
             raise ValueError('MMBenchMetric needs the dataset\'s TSV file '

@@ -295,7 +295,7 @@ def load_llava_checkpoint(model: nn.Module,
             # kernel charges a private writable mapping in full); a shared
             # one is only read here and the tensors kept are copied off it
             # below.
-            from .quantization import read_shared
+            from llava_mm.utils.memory import read_shared
             state = read_shared(read_state_dict, path)
         else:
             state = dict(read_state_dict(path))
@@ -328,7 +328,7 @@ def load_llava_checkpoint(model: nn.Module,
             check=lambda part: cast_checked(part, dtype, sources))
     state = cast_checked(state, dtype, sources, device)
     if quantization is not None:
-        from .quantization import copy_off_file
+        from llava_mm.utils.memory import copy_off_file
         state = copy_off_file(state, path)
     # Quantized layers are set already (their keys are checked above).
     model.load_state_dict(state, strict=quantization is None, assign=True)

@@ -11,36 +11,8 @@ from typing import List, Optional
 from mmpretrain.structures import DataSample
 
 from llava_mm.constants import IGNORE_INDEX, IMAGE_TOKEN, IMAGE_TOKEN_INDEX
+from llava_mm.conversation import check_question
 from llava_mm.utils.text import check_text
-
-
-def check_question(question: str, allow_empty: bool = False) -> None:
-    """Refuse a question or prompt the template cannot take.
-
-    Args:
-        question (str): A question, or a custom caption instruction.
-        allow_empty (bool): Accept an empty or blank text.
-
-    Raises:
-        ValueError: It holds ``<image>`` (the template already places the
-            image; a second one cannot be matched to image features), or
-            it is empty and ``allow_empty`` is False (the model would
-            answer nothing in particular, e.g. an empty caption), or it
-            holds a lone surrogate (:func:`check_text`: the tokenizer
-            cannot encode it).
-    """
-    if not isinstance(question, str):
-        raise TypeError(f'A question must be a string, got {question!r}.')
-    check_text(question)
-    if IMAGE_TOKEN in question:
-        raise ValueError(
-            f'The question {question!r} contains "{IMAGE_TOKEN}"; the '
-            'prompt template already places the image. Remove it from the '
-            'question.')
-    if not allow_empty and not question.strip():
-        raise ValueError(
-            f'Empty prompt {question!r}: pass a question or instruction, or '
-            'None for a caption model\'s own caption prompt.')
 
 
 class PromptMixin:

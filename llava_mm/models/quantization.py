@@ -17,16 +17,15 @@ the memory-mapped checkpoint, quantizes it on the target device and drops
 the file's pages from the process, so the full-precision language model is
 never held whole. docs/benchmark.md compares the libraries and measures it.
 """
-import ctypes
-import mmap
 import os
-import os.path as osp
 import re
-from typing import Callable, Dict, List, Optional, Tuple, Union
+from typing import Callable, Dict, List, Optional, Union
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from llava_mm.utils.memory import drop_pages, file_mappings, release_heap
 
 QUANT_TYPES = ('int8', 'nf4')
 # Decoder-layer Linear modules of the LM (LLaMA: q/k/v/o, gate/up/down).
@@ -144,92 +143,6 @@ def quantize_linear(weight: torch.Tensor, bias: Optional[torch.Tensor],
     return lin
 
 
-def _file_mappings(path: str) -> List[Tuple[int, int]]:
-    """Address ranges of this process's mappings of ``path`` (Linux)."""
-    real = osp.realpath(path)
-    ranges = []
-    try:
-        with open('/proc/self/maps') as f:
-            for line in f:
-                parts = line.split(maxsplit=5)
-                if len(parts) == 6 and parts[5].strip() == real:
-                    lo, hi = (int(a, 16) for a in parts[0].split('-'))
-                    ranges.append((lo, hi))
-    except OSError:
-        pass
-    return ranges
-
-
-def _drop_pages(t: torch.Tensor, ranges: List[Tuple[int, int]]) -> None:
-    """Unmap the whole pages of a tensor read from the file's mapping.
-
-    The pages stay in the kernel's page cache (and are read again on a next
-    access); they stop counting in this process's resident memory. Only
-    memory inside ``ranges`` (the checkpoint's own mapping, never written)
-    is touched.
-    """
-    start = t.untyped_storage().data_ptr()
-    end = start + t.untyped_storage().nbytes()
-    if not any(lo <= start and end <= hi for lo, hi in ranges):
-        return
-    page = mmap.PAGESIZE
-    lo, hi = -(-start // page) * page, end // page * page
-    if hi > lo:
-        _libc().madvise(ctypes.c_void_p(lo), ctypes.c_size_t(hi - lo),
-                        ctypes.c_int(4))  # MADV_DONTNEED
-
-
-def read_shared(read: Callable[[str], dict], path: str) -> dict:
-    """``read(path)`` with torch's file mappings made ``MAP_SHARED``.
-
-    Args:
-        read (callable): E.g. :func:`~llava_mm.models.loading.read_state_dict`.
-        path (str): The checkpoint.
-
-    Returns:
-        dict: Its tensors; never write to them (they are the file).
-    """
-    with torch.serialization.set_default_mmap_options(mmap.MAP_SHARED):
-        return dict(read(path))
-
-
-def copy_off_file(state: Dict[str, torch.Tensor],
-                  path: str) -> Dict[str, torch.Tensor]:
-    """Copy the tensors that still live in ``path``'s mapping to memory.
-
-    After :func:`read_shared`, so that the model never writes to the file.
-
-    Args:
-        state (dict): Tensors to keep.
-        path (str): The checkpoint file.
-
-    Returns:
-        dict: The same tensors, none backed by the file.
-    """
-    ranges = _file_mappings(path) if os.name == 'posix' else []
-
-    def in_file(t):
-        ptr = t.untyped_storage().data_ptr()
-        return any(lo <= ptr < hi for lo, hi in ranges)
-    return {k: v.clone() if in_file(v) else v for k, v in state.items()}
-
-
-def _release_heap() -> None:
-    """Give the freed temporaries of a quantization back to the system.
-
-    glibc raises its mmap threshold after large frees, so the float copies
-    made while quantizing a layer stay in the heap as free (but resident)
-    memory; ``malloc_trim`` returns them. A no-op without glibc.
-    """
-    trim = getattr(_libc(), 'malloc_trim', None)
-    if trim is not None:
-        trim(0)
-
-
-def _libc():
-    return ctypes.CDLL(None, use_errno=True)
-
-
 def quantize_while_loading(
         model: nn.Module, state: Dict[str, torch.Tensor], spec: dict,
         dtype: Optional[torch.dtype], device: Union[str, torch.device, None],
@@ -254,7 +167,7 @@ def quantize_while_loading(
         check (callable, optional): Maps ``{key: tensor}`` to the tensors
             to use (the loader's cast and NaN/inf check).
     """
-    ranges = _file_mappings(path) if os.name == 'posix' else []
+    ranges = file_mappings(path) if os.name == 'posix' else []
     device = torch.device(device or 'cpu')
     for name in quantized_module_names(model):
         part = {k: state.pop(k) for k in (name + '.weight', name + '.bias')
@@ -267,6 +180,6 @@ def quantize_while_loading(
                               spec['type'], device, dtype or weight.dtype)
         model.set_submodule(name, lin)
         for t in sources:
-            _drop_pages(t, ranges)
+            drop_pages(t, ranges)
         del part, sources, weight, lin
-        _release_heap()
+        release_heap()

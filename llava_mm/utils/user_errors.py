@@ -15,12 +15,10 @@ import sys
 import traceback
 from typing import Callable, Optional
 
-import llava_mm
-
 # Kinds of error that llava_mm raises for a bad input.
 USER_ERROR_TYPES = (ValueError, TypeError, KeyError, OSError, RuntimeError,
                     pickle.UnpicklingError)
-_OWN_DIRS = (osp.dirname(osp.abspath(llava_mm.__file__)),)
+_OWN_DIRS = (osp.dirname(osp.dirname(osp.abspath(__file__))),)
 
 
 def raised_by_llava_mm(err: BaseException,
