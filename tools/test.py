@@ -30,7 +30,7 @@ from llava_mm.engine.eval_config import (apply_data_root, apply_prompts,
                                          data_files, missing_data_message)
 from llava_mm.engine.eval_runner import (EvalRunner, summary,
                                          test_default_hooks)
-from llava_mm.engine.test_loop import OUT_FORMATS
+from llava_mm.engine.test_loop import OUT_FORMATS, check_out_format
 from llava_mm.registry import EVALUATOR
 from llava_mm.utils import third_party
 from llava_mm.utils.cfg_options import add_cfg_options_arg
@@ -249,9 +249,7 @@ def main(argv=None) -> dict:
     if args.verbose:
         third_party.show_all()
     if args.out is not None:
-        if not args.out.endswith(OUT_FORMATS):
-            raise ValueError(f'--out {args.out}: use a file ending in one '
-                             f'of {OUT_FORMATS}.')
+        check_out_format(args.out, '--out')
         check_out_file(args.out, '--out', creates_folder=True)
     cfg = setup_cfg(args)
     if args.out is not None:

@@ -33,6 +33,7 @@ from mmengine.runner.amp import autocast
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from llava_mm.evaluation.resumable_metric import resumable_metrics
 from llava_mm.models.sequence import ContextLengthError
 from llava_mm.registry import LOOPS
 from .batching import group_by_length, model_tokenizer, prompt_lengths
@@ -41,6 +42,21 @@ from .predictions import (ID_KEYS, PredictionStore, checkpoint_fingerprint,
 from .run_lock import WorkDirLock
 
 OUT_FORMATS = ('.json', '.pkl', '.pickle', '.yaml', '.yml')
+
+
+def check_out_format(path: str, option: str = 'out') -> None:
+    """Refuse a predictions file that ``mmengine.dump`` cannot write.
+
+    Args:
+        path (str): The file given for the predictions.
+        option (str): What named it, for the message (``'--out'``).
+
+    Raises:
+        ValueError: Its extension is not one of :data:`OUT_FORMATS`.
+    """
+    if not path.endswith(OUT_FORMATS):
+        raise ValueError(f'{option} {path}: use a file ending in one of '
+                         f'{OUT_FORMATS}.')
 
 
 def runtime_fingerprint(model: torch.nn.Module) -> dict:
@@ -99,9 +115,8 @@ class ResumableTestLoop(TestLoop):
                  checkpoint: Optional[str] = None,
                  max_batches: Optional[int] = None,
                  group_by_length: bool = True) -> None:
-        if out is not None and not out.endswith(OUT_FORMATS):
-            raise ValueError(f'out={out!r}: use a file ending in one of '
-                             f'{OUT_FORMATS}.')
+        if out is not None:
+            check_out_format(out)
         if max_batches is not None and max_batches < 1:
             raise ValueError(f'max_batches must be >= 1, got {max_batches}.')
         super().__init__(runner, dataloader, evaluator, fp16)
@@ -110,9 +125,8 @@ class ResumableTestLoop(TestLoop):
         self.checkpoint = checkpoint
         self.max_batches = max_batches
         self.group_by_length = group_by_length
-        for metric in self.evaluator.metrics:
-            if hasattr(metric, 'set_work_dir'):
-                metric.set_work_dir(runner.work_dir)
+        for metric in resumable_metrics(self.evaluator.metrics):
+            metric.set_work_dir(runner.work_dir)
 
     # ----------------------------------------------------------- fingerprint
     def _header(self) -> dict:
@@ -167,11 +181,10 @@ class ResumableTestLoop(TestLoop):
         self.runner.model.eval()
         self.dataset = self.dataloader.dataset
         rank, world_size = get_dist_info()
-        for metric in self.evaluator.metrics:
+        for metric in resumable_metrics(self.evaluator.metrics):
             # Ground truth of another copy of the data fails here, before
             # any generation.
-            if hasattr(metric, 'check_dataset'):
-                metric.check_dataset(self.dataset)
+            metric.check_dataset(self.dataset)
         self.store = PredictionStore(self.runner.work_dir, rank,
                                      self._header())
         lock = self._lock_work_dir()
@@ -360,9 +373,8 @@ class ResumableTestLoop(TestLoop):
         (question, ground truth, per-sample score), for ``--out``."""
         out = dict(record)
         sample = self._metric_input(index, record)
-        for metric in self.evaluator.metrics:
-            if hasattr(metric, 'sample_log'):
-                out.update(metric.sample_log(sample))
+        for metric in resumable_metrics(self.evaluator.metrics):
+            out.update(metric.sample_log(sample))
         return out
 
     def _metric_input(self, index: int, record: dict) -> dict:

@@ -3,7 +3,7 @@ truth, and writing a file (a submission, or the official tool's input)."""
 import os.path as osp
 from typing import List, Optional, Sequence
 
-from mmengine.evaluator import BaseMetric
+from .resumable_metric import ResumableMetric
 
 
 class SubmissionFileMixin:
@@ -54,7 +54,7 @@ class SubmissionFileMixin:
         return self.file_path
 
 
-class BenchmarkMetric(BaseMetric):
+class BenchmarkMetric(ResumableMetric):
     """Keep each sample's ``pred_answer`` and the fields it is scored with.
 
     Subclasses name the sample fields they need in ``keys`` (set by the

@@ -14,11 +14,11 @@ import tempfile
 from contextlib import contextmanager
 from typing import Dict, List, Optional, Sequence
 
-from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 
 from llava_mm.utils.data_files import describe, load_json, require_keys
 from llava_mm.registry import METRICS
+from .resumable_metric import ResumableMetric
 
 SPICE_JARS = ('stanford-corenlp-3.6.0.jar',
               'stanford-corenlp-3.6.0-models.jar')
@@ -93,7 +93,7 @@ def meteor_scorer():
 
 
 @METRICS.register_module()
-class COCOCaption(BaseMetric):
+class COCOCaption(ResumableMetric):
     """BLEU-1..4, METEOR, ROUGE-L, CIDEr (and SPICE) of COCO captions.
 
     Scores are pycocoevalcap's (0-1 scale), keys as in ``COCOEvalCap``:

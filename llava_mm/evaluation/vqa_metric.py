@@ -13,13 +13,13 @@ import os.path as osp
 from collections import defaultdict
 from typing import List, Optional, Sequence
 
-from mmengine.evaluator import BaseMetric
 from mmengine.fileio import dump
 from mmengine.logging import print_log
 
 from llava_mm.registry import METRICS
 from .bench_metric import SubmissionFileMixin
 from .vqa_answers import evalai_answer, vqa_accuracy
+from .resumable_metric import ResumableMetric
 
 ANSWER_TYPES = ('yes/no', 'number', 'other')
 
@@ -53,7 +53,7 @@ def _unique_by(results: List[dict], key: str, metric: str) -> List[dict]:
 
 
 @METRICS.register_module()
-class VQAAcc(BaseMetric):
+class VQAAcc(ResumableMetric):
     """Official VQAv2 accuracy, overall and per answer type, in percent.
 
     Each model answer is first processed as LLaVA's submission script does
@@ -148,7 +148,7 @@ class VQAAcc(BaseMetric):
 
 
 @METRICS.register_module()
-class ReportVQA(SubmissionFileMixin, BaseMetric):
+class ReportVQA(SubmissionFileMixin, ResumableMetric):
     """Write the VQAv2 submission file ``[{"question_id", "answer"}]``.
 
     Each answer is the model's text through the EvalAI answer processor,
