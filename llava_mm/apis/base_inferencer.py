@@ -22,9 +22,8 @@ from rich.progress import track
 
 from llava_mm.datasets.transforms import load_image_file, to_rgb_pil
 from llava_mm.registry import TRANSFORMS
-from llava_mm.utils.dtypes import to_torch_dtype
 from llava_mm.utils.output_paths import check_not_inputs
-from .inference import get_model
+from .inference import prepare_model
 
 # What a directory given as input contributes (other files are skipped).
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.gif', '.tif',
@@ -102,13 +101,12 @@ class LlavaInferencer(BaseInferencer):
         pretrained (bool | str): True loads the index's weights, False
             keeps random ones, a str is a checkpoint path or URL (also
             loaded into a built model).
-        device (str, optional): Defaults to CUDA when available, else CPU;
-            a built model is moved only when given.
-        dtype (str | torch.dtype, optional): ``'bf16'``, ``'fp16'``,
-            ``'fp32'``; None keeps the checkpoint's.
         show_progress (bool): Show a progress bar for more than one batch.
-        **kwargs: Passed to :func:`~llava_mm.apis.get_model` (config
-            overrides of ``model``).
+        **kwargs: The loading options of
+            :class:`~llava_mm.apis.load_options.LoadOptions` (``device``,
+            ``dtype``, ``quantization``, ...) and config overrides of
+            ``model``, as :func:`~llava_mm.apis.get_model` takes them; a
+            built model is only moved (``device``) and cast (``dtype``).
     """
 
     task = ''
@@ -117,20 +115,10 @@ class LlavaInferencer(BaseInferencer):
     def __init__(self,
                  model: Union[str, Config, torch.nn.Module],
                  pretrained: Union[bool, str] = True,
-                 device: Optional[str] = None,
-                 dtype: Union[str, torch.dtype, None] = None,
                  show_progress: bool = True,
                  **kwargs) -> None:
         self.scope = 'llava_mm'
-        if isinstance(model, torch.nn.Module):
-            if kwargs:
-                raise TypeError(f'{sorted(kwargs)}: config overrides need a '
-                                'model name or config, not a built model.')
-            model = self._prepare_built_model(model, pretrained, device,
-                                              dtype)
-        else:
-            model = get_model(model, pretrained=pretrained, device=device,
-                              dtype=dtype, **kwargs)
+        model = prepare_model(model, pretrained, **kwargs)
         if getattr(model, 'task', None) != self.task:
             raise ValueError(
                 f'{type(self).__name__} needs a {TASK_NAMES[self.task]} '
@@ -142,28 +130,6 @@ class LlavaInferencer(BaseInferencer):
         self.collate_fn = pseudo_collate
         self.visualizer = None
         self.show_progress = show_progress
-
-    @staticmethod
-    def _prepare_built_model(model: torch.nn.Module,
-                             pretrained: Union[bool, str],
-                             device: Optional[str],
-                             dtype) -> torch.nn.Module:
-        if not hasattr(model, 'cfg'):
-            raise ValueError(
-                'The model has no .cfg (the test pipeline lives there): '
-                'build it with llava_mm.get_model/init_model, or pass the '
-                'model name or config instead.')
-        if isinstance(pretrained, str):
-            from llava_mm.models.loading import load_llava_checkpoint
-            load_llava_checkpoint(
-                model, pretrained,
-                model.cfg.model.vision_encoder.get('pretrained'),
-                dtype=to_torch_dtype(dtype))
-        if dtype is not None:
-            model.to(to_torch_dtype(dtype))
-        if device is not None:
-            model.to(device)
-        return model.eval()
 
     def _init_pipeline(self, cfg: Config) -> Compose:
         return build_test_pipeline(cfg)

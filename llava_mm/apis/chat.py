@@ -11,15 +11,15 @@ from typing import Iterator, List, Optional, Tuple, Union
 
 import torch
 from mmengine.config import Config
-from mmengine.dataset import Compose, pseudo_collate
+from mmengine.dataset import pseudo_collate
 from mmengine.logging import print_log
 from mmpretrain.structures import DataSample
 from transformers import (StoppingCriteria, StoppingCriteriaList,
                           TextIteratorStreamer)
 
 from llava_mm.conversation import Conversation
-from llava_mm.registry import TRANSFORMS
-from .inference import get_model
+from .base_inferencer import build_test_pipeline
+from .inference import prepare_model
 
 # The original LLaVA CLI's defaults (llava/serve/cli.py); it sets no top_p,
 # so nucleus sampling is off (1.0).
@@ -51,9 +51,6 @@ class LlavaChat:
         model (str | Config | Llava): A model name from
             :func:`list_models`, a config, or a built model (shared with
             other chats, e.g. one per web session).
-        device (str, optional): Device when ``model`` is a name.
-        dtype (str | torch.dtype, optional): Parameter dtype when ``model``
-            is a name.
         temperature (float): Sampling temperature; 0 decodes greedily.
             Defaults to 0.2 (the LLaVA CLI's).
         top_p (float): Nucleus sampling mass. Defaults to 1.0 (off; the
@@ -62,26 +59,28 @@ class LlavaChat:
             CLI's); it is lowered to the room the context leaves.
         conversation (Conversation, optional): The state to continue;
             defaults to a new one.
+        pretrained (bool | str): As in :func:`get_model`.
+        **kwargs: The loading options of
+            :class:`~llava_mm.apis.load_options.LoadOptions` (``device``,
+            ``dtype``, ``quantization``, ``device_map``, ``engine``, ...)
+            and config overrides, as the inferencers take them.
     """
 
     def __init__(self,
                  model: Union[str, Config, torch.nn.Module],
-                 device: Optional[str] = None,
-                 dtype: Union[str, torch.dtype, None] = None,
                  temperature: float = DEFAULT_TEMPERATURE,
                  top_p: float = DEFAULT_TOP_P,
                  max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
-                 conversation: Optional[Conversation] = None) -> None:
-        if isinstance(model, (str, Config)):
-            model = get_model(model, device=device, dtype=dtype)
-        self.model = model
+                 conversation: Optional[Conversation] = None,
+                 pretrained: Union[bool, str] = True,
+                 **kwargs) -> None:
+        self.model = prepare_model(model, pretrained, **kwargs)
         self.temperature = temperature
         self.top_p = top_p
         self.max_new_tokens = max_new_tokens
         self.conversation = conversation or Conversation()
         self.dropped_turns = 0
-        self._pipeline = Compose(
-            [TRANSFORMS.build(t) for t in model.cfg.test_pipeline])
+        self._pipeline = build_test_pipeline(self.model.cfg)
         # The image, its model input and the size its pipeline recorded
         # (LLaVA-NeXT lays out an image's features by it).
         self._prepared: tuple = (None, None, None)

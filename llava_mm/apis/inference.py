@@ -15,6 +15,7 @@ from llava_mm.utils.devices import check_device
 from llava_mm.utils.dtypes import to_torch_dtype
 from llava_mm.utils.hub import check_local_path
 from llava_mm.utils.generation_args import check_generation_cfg
+from .load_options import LoadOptions
 from .model_index import is_config_path, model_entry
 
 def default_device() -> str:
@@ -40,22 +41,9 @@ def init_model(config: Union[str, Config],
         config (str | Config): Config file or object.
         checkpoint (str, optional): LLaVA checkpoint path or URL. None builds
             a randomly initialised model.
-        device (str, optional): Defaults to CUDA when available, else CPU.
-        dtype (str | torch.dtype, optional): ``'bf16'``, ``'fp16'``,
-            ``'fp32'``; None keeps the checkpoint's dtype.
-        quantization (str | dict, optional): ``'int8'`` or ``'nf4'``:
-            weight-only low-bit LM decoder layers, quantized while the
-            checkpoint is read (:mod:`llava_mm.models.quantization`).
-            Defaults to the config's ``model.quantization``.
-        device_map (str | dict, optional): ``'auto'`` or module name ->
-            device (``'cuda:0'``, ``'cpu'``, ``'disk'``), placed by
-            accelerate (:mod:`llava_mm.models.dispatch`); replaces
-            ``device``.
-        offload_folder (str, optional): Where ``'disk'`` modules go.
-        engine (str | dict, optional): How ``generate`` runs here:
-            ``'auto'``, ``'eager'`` or a dict (cache, compile, prefill, CPU
-            kernels; :mod:`llava_mm.generation.strategy`). None takes the
-            config's top-level ``engine`` (default ``'auto'``).
+        device, dtype, quantization, device_map, offload_folder, engine:
+            The loading options; each is described by :class:`LoadOptions`
+            (the inferencers, ``get_model`` and ``LlavaChat`` take the same).
         **kwargs: Overrides merged into ``config.model``.
 
     Returns:
@@ -132,12 +120,6 @@ def check_local_files(model_cfg: Config, checkpoint: Optional[str]) -> None:
 
 def get_model(model: Union[str, Config],
               pretrained: Union[bool, str] = True,
-              device: Optional[str] = None,
-              dtype: Union[str, torch.dtype, None] = None,
-              quantization: Union[str, dict, None] = None,
-              device_map: Union[str, dict, None] = None,
-              offload_folder: Optional[str] = None,
-              engine: Union[str, dict, None] = None,
               **kwargs) -> torch.nn.Module:
     """Get a model by name (see :func:`list_models`) or config file.
 
@@ -145,15 +127,10 @@ def get_model(model: Union[str, Config],
         model (str | Config): A model name, a config path or a Config.
         pretrained (bool | str): True loads the index's weights, False
             builds random weights, a str is a checkpoint path or URL.
-        device (str, optional): Defaults to CUDA when available, else CPU.
-        dtype (str | torch.dtype, optional): Parameter dtype.
-        quantization (str | dict, optional): ``'int8'`` or ``'nf4'`` (see
-            :func:`init_model`).
-        device_map (str | dict, optional): ``'auto'`` or a dict, placed by
-            accelerate (see :func:`init_model`).
-        offload_folder (str, optional): Where ``'disk'`` modules go.
-        engine (str | dict, optional): See :func:`init_model`.
-        **kwargs: Overrides merged into ``config.model``, e.g.
+        **kwargs: The loading options of :class:`LoadOptions` (``device``,
+            ``dtype``, ``quantization``, ``device_map``,
+            ``offload_folder``, ``engine``); the other keywords are
+            overrides merged into ``config.model``, e.g.
             ``tokenizer=dict(name_or_path='/local/dir')``.
 
     Returns:
@@ -176,10 +153,51 @@ def get_model(model: Union[str, Config],
                                  'pretrained=PATH.')
     if isinstance(pretrained, str):
         checkpoint = pretrained
-    return init_model(config, checkpoint, device=device, dtype=dtype,
-                      quantization=quantization, device_map=device_map,
-                      offload_folder=offload_folder,
-                      engine=engine, **kwargs)
+    options = LoadOptions.take(kwargs)
+    return init_model(config, checkpoint, **options.as_kwargs(), **kwargs)
+
+
+def prepare_model(model: Union[str, Config, torch.nn.Module],
+                  pretrained: Union[bool, str] = True,
+                  **kwargs) -> torch.nn.Module:
+    """The model an inferencer or a chat runs: loaded, or a built one.
+
+    Args:
+        model (str | Config | Llava): A model name or config (loaded by
+            :func:`get_model`), or a built model (with ``model.cfg``, as
+            ``get_model`` and ``init_model`` return).
+        pretrained (bool | str): As in :func:`get_model`; a str is also
+            loaded into a built model.
+        **kwargs: Loading options (:class:`LoadOptions`) and config
+            overrides, as in :func:`get_model`. A built model takes
+            ``device`` and ``dtype`` only (it is moved and cast).
+
+    Returns:
+        Llava: The model, in eval mode.
+    """
+    options = LoadOptions.take(kwargs)
+    if not isinstance(model, torch.nn.Module):
+        return get_model(model, pretrained, **options.as_kwargs(), **kwargs)
+    if kwargs:
+        raise TypeError(f'{sorted(kwargs)}: config overrides need a model '
+                        'name or config, not a built model.')
+    options.placement_only('a built model')
+    if not hasattr(model, 'cfg'):
+        raise ValueError(
+            'The model has no .cfg (the test pipeline lives there): '
+            'build it with llava_mm.get_model/init_model, or pass the '
+            'model name or config instead.')
+    dtype = to_torch_dtype(options.dtype)
+    if isinstance(pretrained, str):
+        from llava_mm.models.loading import load_llava_checkpoint
+        load_llava_checkpoint(
+            model, pretrained,
+            model.cfg.model.vision_encoder.get('pretrained'), dtype=dtype)
+    if dtype is not None:
+        model.to(dtype)
+    if options.device is not None:
+        model.to(options.device)
+    return model.eval()
 
 
 # The inferencer of the last model inference_model built by name: a second
