@@ -20,7 +20,8 @@ import dataclasses
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from llava_mm.constants import (IM_END_TOKEN, IM_START_TOKEN, IMAGE_TOKEN,
-                                V1_SYSTEM, V15_SYSTEM)
+                                V1_SYSTEM, V15_SYSTEM,
+                                VQA_SHORT_ANSWER_SUFFIX)
 from llava_mm.utils.text import check_text
 
 QUESTION = '{question}'
@@ -137,6 +138,65 @@ LLAVA_V1 = ConversationTemplate(
 MISTRAL_INSTRUCT = InstTemplate(name='mistral_instruct')
 CONV_TEMPLATES: Dict[str, ConversationTemplate] = {
     t.name: t for t in (VICUNA_V1, LLAVA_V1, MISTRAL_INSTRUCT)}
+
+
+# Text put after every question, by the name a config gives
+# (``question_suffix``); ``'short_answer'`` is LLaVA-1.5's VQA format.
+QUESTION_SUFFIXES: Dict[str, str] = {
+    '': '', 'short_answer': VQA_SHORT_ANSWER_SUFFIX}
+
+
+def prompt_templates(conv_template: Optional[str] = None,
+                     question_suffix: str = '',
+                     prompt_tmpl: Optional[str] = None,
+                     turn_tmpl: Optional[str] = None) -> Tuple[str, str]:
+    """The model's ``prompt_tmpl`` and ``turn_tmpl``.
+
+    A config names a template of :data:`CONV_TEMPLATES` (and a suffix of
+    :data:`QUESTION_SUFFIXES`) instead of writing its text; an explicit
+    ``prompt_tmpl``/``turn_tmpl`` (a custom prompt, ``--prompt-tmpl``) wins.
+
+    Args:
+        conv_template (str, optional): ``'vicuna_v1'``, ``'llava_v1'`` or
+            ``'mistral_instruct'``. None needs ``prompt_tmpl``; later turns
+            then read as ``vicuna_v1``'s.
+        question_suffix (str): A key of :data:`QUESTION_SUFFIXES`.
+        prompt_tmpl (str, optional): The first turn's template, as is.
+        turn_tmpl (str, optional): A later turn's template, as is.
+
+    Returns:
+        tuple[str, str]: ``(prompt_tmpl, turn_tmpl)``.
+    """
+    if conv_template is None and prompt_tmpl is None:
+        raise ValueError('The model needs conv_template (one of '
+                         f'{sorted(CONV_TEMPLATES)}) or a prompt_tmpl.')
+    if conv_template is not None and conv_template not in CONV_TEMPLATES:
+        raise ValueError(f'conv_template={conv_template!r} is unknown; use '
+                         f'one of {sorted(CONV_TEMPLATES)}.')
+    if question_suffix not in QUESTION_SUFFIXES:
+        raise ValueError(f'question_suffix={question_suffix!r} is unknown; '
+                         f'use one of {sorted(QUESTION_SUFFIXES)}.')
+    template = CONV_TEMPLATES[conv_template or VICUNA_V1.name]
+    suffix = QUESTION_SUFFIXES[question_suffix]
+    return (template.prompt_tmpl(suffix) if prompt_tmpl is None
+            else prompt_tmpl,
+            template.turn_tmpl(suffix) if turn_tmpl is None else turn_tmpl)
+
+
+def model_prompt_templates(model_cfg: dict) -> Tuple[str, str]:
+    """:func:`prompt_templates` of a config's ``model``.
+
+    Args:
+        model_cfg (dict): ``cfg.model``.
+
+    Returns:
+        tuple[str, str]: ``(prompt_tmpl, turn_tmpl)``, as the model builds
+        them.
+    """
+    return prompt_templates(model_cfg.get('conv_template'),
+                            model_cfg.get('question_suffix', ''),
+                            model_cfg.get('prompt_tmpl'),
+                            model_cfg.get('turn_tmpl'))
 
 
 def check_question(question: str, allow_empty: bool = False,

@@ -18,7 +18,7 @@ from llava_mm.apis.chat import (DEFAULT_MAX_NEW_TOKENS, DEFAULT_TEMPERATURE,
                                 DEFAULT_TOP_P, StopWhenSet)
 from llava_mm.constants import V15_SYSTEM, VQA_SHORT_ANSWER_SUFFIX
 from llava_mm.conversation import (LLAVA_V1, MISTRAL_INSTRUCT, VICUNA_V1,
-                                   Conversation)
+                                   Conversation, model_prompt_templates)
 from llava_mm.datasets.image_modes import square_image
 from llava_mm.datasets.transforms import CLIP_MEAN_RGB
 from llava_mm.datasets import LLaVAInstruct
@@ -72,9 +72,9 @@ def test_mistral_instruct_reads_as_the_official_template():
 def test_configs_use_the_conversation_templates(name, template, suffix):
     model = Config.fromfile(osp.join(ROOT, 'configs', 'llava',
                                      f'{name}.py')).model
-    assert model.prompt_tmpl == template.prompt_tmpl(suffix)
-    assert model.get('turn_tmpl', VICUNA_V1.turn_tmpl()) == \
-        template.turn_tmpl(suffix)
+    assert model.conv_template == template.name
+    assert model_prompt_templates(model) == (template.prompt_tmpl(suffix),
+                                             template.turn_tmpl(suffix))
 
 
 def test_chat_and_training_build_the_same_ids(vqa_model, caption_model,

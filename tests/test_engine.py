@@ -205,13 +205,14 @@ HARNESS = [osp.join(ROOT, 'tools', 'analysis_tools', f)
                osp.join(ROOT, 'tools', 'analysis_tools', 'llava_bench',
                         '*.py'))
 # What the benchmark may take from llava_mm: the public API, the
-# converters, the registry, constants, dtype names, tokenizer training and
-# the CPU capability checks (for the report).
+# converters, the registry, constants, a config's prompt text, dtype names,
+# tokenizer training and the CPU capability checks (for the report).
 PUBLIC = {'llava_mm': {'init_model', 'get_model'},
           'llava_mm.converters.to_llava_hf': {'export_llava_hf',
                                               'llava_hf_input_ids'},
           'llava_mm.registry': {'MODELS'},
           'llava_mm.constants': {'LM_PREFIX', 'VISION_PREFIX'},
+          'llava_mm.conversation': {'model_prompt_templates'},
           'llava_mm.utils.dtypes': {'to_torch_dtype'},
           'llava_mm.utils.tokenizer': {'DEFAULT_CORPUS', 'train_tokenizer'},
           'llava_mm.ops.cpu': {'native_bf16_matmul'},

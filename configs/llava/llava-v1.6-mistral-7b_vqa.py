@@ -5,7 +5,6 @@ _base_ = [
 ]
 model = dict(
     task='vqa',
-    prompt_tmpl={{_base_.vqa_prompt_tmpl}},
-    turn_tmpl={{_base_.vqa_turn_tmpl}},
+    question_suffix='short_answer',
     generation_cfg=dict(max_new_tokens=128))
 test_dataloader = dict(dataset=dict(pipeline={{_base_.test_pipeline}}))

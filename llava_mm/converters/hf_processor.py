@@ -18,7 +18,7 @@ from typing import Tuple
 from mmengine.config import Config
 
 from llava_mm.constants import IMAGE_TOKEN
-from llava_mm.conversation import VICUNA_V1
+from llava_mm.conversation import model_prompt_templates
 
 QUESTION = '{question}'
 
@@ -151,9 +151,7 @@ def save_llava_hf_processor(cfg: Config, out_dir: str, tokenizer):
     common = dict(tokenizer=tokenizer, patch_size=m.vision_encoder.patch_size,
                   vision_feature_select_strategy='default',
                   num_additional_image_tokens=1,  # the CLS, dropped
-                  chat_template=chat_template(
-                      m.prompt_tmpl, m.get('turn_tmpl',
-                                           VICUNA_V1.turn_tmpl())))
+                  chat_template=chat_template(*model_prompt_templates(m)))
     if m.get('image_aspect_ratio', 'pad') == 'anyres':
         processor = LlavaNextProcessor(
             image_processor=LlavaNextImageProcessorPil(

@@ -25,7 +25,7 @@ from torch import nn
 
 from llava_mm.constants import (CAPTION_PROMPT, IGNORE_INDEX, IMAGE_TOKEN,
                                 IMAGE_TOKEN_INDEX)
-from llava_mm.conversation import VICUNA_V1
+from llava_mm.conversation import prompt_templates
 from llava_mm.generation.engine import GenerationEngine, attach_engine
 from llava_mm.registry import MODELS, TOKENIZER
 from llava_mm.utils.generation_args import check_generation_cfg
@@ -60,8 +60,8 @@ class Llava(PromptMixin, BaseModel):
             ``config=dict(model_type='llama', ...)``).
         tokenizer (dict): Config of the tokenizer.
         mm_hidden_size (int): Width of the vision features.
-        prompt_tmpl (str): Prompt with one ``<image>`` and optionally
-            ``{question}``.
+        prompt_tmpl (str, optional): Prompt with one ``<image>`` and
+            optionally ``{question}``; defaults to ``conv_template``'s.
         task (str): ``'caption'`` or ``'vqa'``.
         use_im_patch (bool): Add ``<im_patch>`` to the tokenizer (old LLaVA
             checkpoints). Defaults to False.
@@ -82,11 +82,15 @@ class Llava(PromptMixin, BaseModel):
         generation_cfg (dict): Defaults for ``generate``.
         caption_prompt (str): The question put in ``{question}`` for
             captioning when none is given.
-        turn_tmpl (str): A later user turn of a multi-turn conversation
-            (training or chat), put right after the previous answer's EOS,
-            as in the official LLaVA-1.5 template
-            (:mod:`llava_mm.conversation`). Defaults to
-            ``'USER: {question} ASSISTANT:'``.
+        turn_tmpl (str, optional): A later user turn of a multi-turn
+            conversation (training or chat), put right after the previous
+            answer's EOS; defaults to ``conv_template``'s
+            (``'USER: {question} ASSISTANT:'`` for ``vicuna_v1``).
+        conv_template (str, optional): The conversation template of
+            :mod:`llava_mm.conversation` the prompts come from
+            (``'vicuna_v1'``, ``'llava_v1'``, ``'mistral_instruct'``).
+        question_suffix (str): Text after every question, by name
+            (``'short_answer'``: LLaVA-1.5's VQA format). Defaults to none.
         freeze_vision (bool): Freeze the vision tower. Defaults to True.
         freeze_projector (bool): Freeze the projector. Defaults to False.
         freeze_lm (bool): Freeze the language model. Defaults to False.
@@ -103,7 +107,7 @@ class Llava(PromptMixin, BaseModel):
                  lang_encoder: dict,
                  tokenizer: dict,
                  mm_hidden_size: int,
-                 prompt_tmpl: str,
+                 prompt_tmpl: Optional[str] = None,
                  task: str = 'caption',
                  use_im_patch: bool = False,
                  use_im_start_end: bool = False,
@@ -114,7 +118,9 @@ class Llava(PromptMixin, BaseModel):
                  mm_patch_merge_type: str = 'spatial_unpad',
                  generation_cfg: Optional[dict] = None,
                  caption_prompt: str = CAPTION_PROMPT,
-                 turn_tmpl: str = VICUNA_V1.turn_tmpl(),
+                 turn_tmpl: Optional[str] = None,
+                 conv_template: Optional[str] = None,
+                 question_suffix: str = '',
                  freeze_vision: bool = True,
                  freeze_projector: bool = False,
                  freeze_lm: bool = False,
@@ -127,6 +133,8 @@ class Llava(PromptMixin, BaseModel):
         if task not in self.support_tasks:
             raise ValueError(f'Unsupported task {task!r}; use one of '
                              f'{self.support_tasks}.')
+        prompt_tmpl, turn_tmpl = prompt_templates(
+            conv_template, question_suffix, prompt_tmpl, turn_tmpl)
         if prompt_tmpl.count(IMAGE_TOKEN) != 1:
             raise ValueError(
                 f'prompt_tmpl must contain "{IMAGE_TOKEN}" exactly once (it '

@@ -338,8 +338,10 @@ def main(argv: Optional[List[str]] = None) -> dict:
 
 def _prompt(cfg) -> str:
     """The caption prompt as text, as our model formats it."""
+    from llava_mm.conversation import model_prompt_templates
     m = cfg.model
-    return m.prompt_tmpl.replace('{question}', m.caption_prompt)
+    prompt_tmpl = model_prompt_templates(m)[0]
+    return prompt_tmpl.replace('{question}', m.caption_prompt)
 
 
 if __name__ == '__main__':

@@ -1,18 +1,6 @@
 # LLaVA-1.5 7B: CLIP ViT-L/14-336, MLP projector, Vicuna-7B-v1.5 (LLaMA-2).
 # The LM architecture is written inline, so only the tokenizer is fetched.
-system_prompt = (
-    'A chat between a curious human and an artificial intelligence '
-    'assistant. The assistant gives helpful, detailed, and polite answers '
-    "to the human's questions.")
 image_size = 336
-prompt_tmpl = f'{system_prompt} USER: <image>\n{{question}} ASSISTANT:'
-# The official VQAv2 answer format of LLaVA-1.5.
-vqa_prompt_tmpl = (f'{system_prompt} USER: <image>\n{{question}}\n'
-                   'Answer the question using a single word or phrase. '
-                   'ASSISTANT:')
-# A later turn of a VQA conversation: every question gets the instruction.
-vqa_turn_tmpl = ('USER: {question}\nAnswer the question using a single word '
-                 'or phrase. ASSISTANT:')
 
 model = dict(
     type='Llava',
@@ -57,8 +45,9 @@ model = dict(
         attn_implementation='llava_mm_sdpa',  # see llava_mm/ops/cpu/attention.py
     ),
     task='caption',
-    # conv_vicuna_v1 of the official LLaVA.
-    prompt_tmpl=prompt_tmpl,
+    # conv_vicuna_v1 of the official LLaVA (llava_mm/conversation.py); the
+    # VQA configs add question_suffix='short_answer'.
+    conv_template='vicuna_v1',
     caption_prompt='Provide a one-sentence caption for the provided image.',
     generation_cfg=dict(num_beams=1, do_sample=False, max_new_tokens=64),
     data_preprocessor=dict(

@@ -3,19 +3,7 @@
 # CLIP's plain resize/centre-crop (no padding to square).
 _base_ = ['./llava-7b-v1.5.py']
 
-system_prompt = (
-    'You are LLaVA, a large language and vision assistant trained by UW '
-    'Madison WAIV Lab.You are able to understand the visual content that '
-    'the user provides, and assist the user with a variety of tasks using '
-    'natural language.Follow the instructions carefully and explain your '
-    'answers in detail.')
 image_size = 224
-# conv_llava_v1 of the official LLaVA.
-prompt_tmpl = (f'{system_prompt} USER: <im_start><image><im_end>\n'
-               '{question} ASSISTANT:')
-vqa_prompt_tmpl = (f'{system_prompt} USER: <im_start><image><im_end>\n'
-                   '{question}\nAnswer the question using a single word '
-                   'or phrase. ASSISTANT:')
 
 model = dict(
     tokenizer=dict(name_or_path='liuhaotian/LLaVA-Lightning-7B-delta-v1-1'),
@@ -29,7 +17,9 @@ model = dict(
     # LLaMA-7B (Vicuna v1.1) differs from Vicuna-7B-v1.5 here:
     lang_encoder=dict(
         config=dict(max_position_embeddings=2048, rms_norm_eps=1e-6)),
-    prompt_tmpl=prompt_tmpl,
+    # conv_llava_v1 of the official LLaVA: its own system prompt, the image
+    # between <im_start> and <im_end>.
+    conv_template='llava_v1',
 )
 
 test_pipeline = [

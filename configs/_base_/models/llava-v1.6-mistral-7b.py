@@ -3,12 +3,6 @@
 # conversation, llava_mm.conversation.MISTRAL_INSTRUCT).
 _base_ = ['./llava-v1.6-vicuna-7b.py']
 
-prompt_tmpl = '[INST] <image>\n{question} [/INST]'
-vqa_prompt_tmpl = ('[INST] <image>\n{question}\nAnswer the question using a '
-                   'single word or phrase. [/INST]')
-vqa_turn_tmpl = ('[INST] {question}\nAnswer the question using a single '
-                 'word or phrase. [/INST]')
-
 model = dict(
     tokenizer=dict(name_or_path='liuhaotian/llava-v1.6-mistral-7b'),
     lang_encoder=dict(config=dict(
@@ -28,6 +22,5 @@ model = dict(
         bos_token_id=1,
         eos_token_id=2,
         tie_word_embeddings=False)),
-    prompt_tmpl=prompt_tmpl,
-    turn_tmpl='[INST] {question} [/INST]',
+    conv_template='mistral_instruct',
 )
