@@ -33,3 +33,20 @@ def test_same_text_made_once_and_remade_after_a_change(tmp_path):
     # Pickled (as for spawned workers): a config with the same content.
     again = pickle.loads(pickle.dumps(cfg))
     assert type(again) is TextOnceConfig and again.pretty_text == changed
+
+
+def test_the_config_internals_it_relies_on():
+    """share_state is the one use of Config internals: a config's state is
+    its instance attributes. Fails if mmengine moves it elsewhere."""
+    from llava_mm.engine.config_text import share_state
+    plain = Config.fromfile(osp.join(ROOT, 'configs', 'llava',
+                                     'llava-tiny-shapes_vqa.py'))
+    assert {'_cfg_dict', '_filename', '_text'} <= set(vars(plain))
+    view = TextOnceConfig.__new__(TextOnceConfig)
+    share_state(view, plain)
+    assert view.filename == plain.filename and view.text == plain.text
+    view.model.task = 'caption'  # the content is shared, not copied
+    assert plain.model.task == 'caption'
+    assert '_text_once' not in view.to_dict()
+    view.pretty_text
+    assert '_text_once' not in view.to_dict()  # kept beside, not inside

@@ -2,6 +2,7 @@
 import pytest
 import torch
 from transformers import AutoConfig, AutoModelForCausalLM, DynamicCache
+from transformers.cache_utils import DynamicLayer
 
 from llava_mm.generation.kv_cache import (CACHE_KWARG, PreallocatedCache,
                                       cache_prompt, prefill_each)
@@ -146,3 +147,22 @@ def test_cache_prompt_equals_the_decoder_pass(kv_heads, attn):
         assert a.keys.shape == (1, kv_heads, 9, b.keys.shape[-1])
         assert torch.equal(a.keys, b.keys)
         assert torch.equal(a.values, b.values)
+
+
+def test_the_dynamic_layer_internals_it_relies_on():
+    """start_layer/show_filled are the one use of DynamicLayer internals:
+    lazy_initialization marks the layer initialised, and the layer reads
+    its length and reorders beams through ``keys``/``values``. Fails if
+    transformers changes that."""
+    from llava_mm.generation.kv_cache import start_layer
+    layer = DynamicLayer()
+    assert not layer.is_initialized
+    like = torch.zeros(2, 3, 0, 4, dtype=torch.bfloat16)
+    start_layer(layer, like)
+    assert layer.is_initialized and layer.device == like.device
+    keys = torch.arange(2 * 3 * 5 * 4.).view(2, 3, 5, 4)
+    layer.keys, layer.values = keys, -keys
+    assert layer.get_seq_length() == 5
+    layer.reorder_cache(torch.tensor([1, 1]))
+    assert torch.equal(layer.keys[0], keys[1])
+    assert torch.equal(layer.values[1], -keys[1])

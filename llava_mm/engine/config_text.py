@@ -2,6 +2,22 @@
 from mmengine.config import Config
 
 
+def share_state(view: Config, cfg: Config) -> None:
+    """Make ``view`` share ``cfg``'s content, file name and text.
+
+    The one use of ``Config``'s internals: mmengine keeps a config's state
+    (``_cfg_dict``, ``_filename``, ``_text``, ...) as instance attributes
+    and has no public way to view a config as a subclass.
+    ``tests/test_config_text.py`` checks this against the installed
+    mmengine.
+
+    Args:
+        view (Config): A new, empty instance (``cls.__new__(cls)``).
+        cfg (Config): The config to share.
+    """
+    view.__dict__.update(cfg.__dict__)
+
+
 class TextOnceConfig(Config):
     """:class:`mmengine.config.Config` that keeps its ``pretty_text``.
 
@@ -23,15 +39,16 @@ class TextOnceConfig(Config):
             TextOnceConfig: A view of ``cfg``'s content.
         """
         other = cls.__new__(cls)
-        other.__dict__.update(cfg.__dict__)
+        share_state(other, cfg)
         return other
 
     @property
     def pretty_text(self) -> str:
         """``Config.pretty_text``, formatted once per content."""
-        content = repr(self._cfg_dict.to_dict())
+        content = repr(self.to_dict())
         kept = self.__dict__.get('_text_once')
         if kept is None or kept[0] != content:
             kept = (content, super().pretty_text)
-            super(Config, self).__setattr__('_text_once', kept)
+            # Config's __setattr__ writes into the content; this is not.
+            object.__setattr__(self, '_text_once', kept)
         return kept[1]

@@ -30,6 +30,33 @@ from transformers.models.llama.modeling_llama import (LlamaAttention,
 from llava_mm.utils.hf_compat import CACHE_KWARG
 
 
+def start_layer(layer: DynamicLayer, like: torch.Tensor) -> None:
+    """Initialise a transformers cache layer for keys shaped like ``like``.
+
+    The one use of ``DynamicLayer``'s internals besides its ``keys`` and
+    ``values`` tensors (which ``get_seq_length``, ``reorder_cache`` and
+    ``crop`` read): ``lazy_initialization`` sets the layer's device and
+    ``is_initialized``. ``tests/test_kv_cache.py`` checks this contract
+    against the installed transformers.
+
+    Args:
+        layer (DynamicLayer): The layer.
+        like (torch.Tensor): (B, H, q, D) keys of its device and dtype.
+    """
+    layer.lazy_initialization(like, like)
+
+
+def show_filled(layer: 'PreallocatedLayer', end: int) -> None:
+    """Point the layer's ``keys``/``values`` at its first ``end`` positions.
+
+    Args:
+        layer (PreallocatedLayer): The layer.
+        end (int): Filled positions.
+    """
+    layer.keys = layer._k[..., :end, :]
+    layer.values = layer._v[..., :end, :]
+
+
 class PreallocatedLayer(DynamicLayer):
     """A ``DynamicLayer`` backed by a buffer of ``capacity`` positions.
 
@@ -56,9 +83,9 @@ class PreallocatedLayer(DynamicLayer):
             another one.
         """
         if not self.is_initialized:
-            self.lazy_initialization(key_states, value_states)
+            start_layer(self, key_states)
             self._k, self._v = self.cache.buffers(self.index, key_states)
-            self.keys, self.values = self._k[..., :0, :], self._v[..., :0, :]
+            show_filled(self, 0)
         n, q = self.keys.shape[-2], key_states.shape[-2]
         # Re-home the cache if another method replaced the views (beam
         # reordering, batch selection) or the buffer is full.
@@ -73,8 +100,7 @@ class PreallocatedLayer(DynamicLayer):
             self._v[..., :n, :] = old_v
         self._k[..., n:n + q, :] = key_states
         self._v[..., n:n + q, :] = value_states
-        self.keys = self._k[..., :n + q, :]
-        self.values = self._v[..., :n + q, :]
+        show_filled(self, n + q)
         if self.keys.dtype != key_states.dtype:
             return (self.keys.to(key_states.dtype),
                     self.values.to(value_states.dtype))
@@ -134,7 +160,7 @@ class PreallocatedCache(DynamicCache):
             k, v = row.layers[j].keys, row.layers[j].values  # (1, H, n, D)
             if not layer.is_initialized:
                 like = k.new_empty((batch_size, k.shape[1], 0, k.shape[3]))
-                layer.lazy_initialization(like, like)
+                start_layer(layer, like)
                 layer._k, layer._v = self.buffers(j, like)
             end = start + k.shape[-2]
             # Padding must be finite: a masked score is -inf, but a NaN key
@@ -143,8 +169,7 @@ class PreallocatedCache(DynamicCache):
             layer._v[index, :, :start] = 0
             layer._k[index, :, start:end] = k[0]
             layer._v[index, :, start:end] = v[0]
-            layer.keys = layer._k[..., :end, :]
-            layer.values = layer._v[..., :end, :]
+            show_filled(layer, end)
 
 
 def skips_last_layer(decoder: torch.nn.Module) -> bool:
