@@ -18,6 +18,7 @@ import os
 import os.path as osp
 from typing import Any, Dict, List, Optional
 
+import torch
 from mmengine.logging import print_log
 
 FORMAT = 'llava_mm-predictions-v2'
@@ -69,6 +70,26 @@ def dataset_fingerprint(dataset, pipeline: Any = None) -> dict:
                         osp.basename(str(info.get('img_path')))])
     return dict(type=type(dataset).__name__, num_samples=len(dataset),
                 hash=stable_hash([samples, pipeline]))
+
+
+def runtime_fingerprint(model: torch.nn.Module) -> dict:
+    """The dtype and device kind the model runs with.
+
+    Args:
+        model (nn.Module): The model.
+
+    Returns:
+        dict: ``dtype`` of the parameters and ``device``: ``'cpu'``, or the
+        accelerator's type and name (e.g. ``'cuda: NVIDIA H200'``).
+    """
+    param = next(model.parameters(), None)
+    if param is None:
+        return dict(dtype=None, device=None)
+    device = param.device
+    kind = device.type
+    if device.type == 'cuda':
+        kind = f'cuda: {torch.cuda.get_device_name(device)}'
+    return dict(dtype=str(param.dtype).replace('torch.', ''), device=kind)
 
 
 def checkpoint_fingerprint(checkpoint: Optional[str]) -> dict:

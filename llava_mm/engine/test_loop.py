@@ -38,7 +38,8 @@ from llava_mm.models.sequence import ContextLengthError
 from llava_mm.registry import LOOPS
 from .batching import group_by_length, model_tokenizer, prompt_lengths
 from .predictions import (ID_KEYS, PredictionStore, checkpoint_fingerprint,
-                          dataset_fingerprint, stable_hash)
+                          dataset_fingerprint, runtime_fingerprint,
+                          stable_hash)
 from .run_lock import WorkDirLock
 
 OUT_FORMATS = ('.json', '.pkl', '.pickle', '.yaml', '.yml')
@@ -57,26 +58,6 @@ def check_out_format(path: str, option: str = 'out') -> None:
     if not path.endswith(OUT_FORMATS):
         raise ValueError(f'{option} {path}: use a file ending in one of '
                          f'{OUT_FORMATS}.')
-
-
-def runtime_fingerprint(model: torch.nn.Module) -> dict:
-    """The dtype and device kind the model runs with.
-
-    Args:
-        model (nn.Module): The model.
-
-    Returns:
-        dict: ``dtype`` of the parameters and ``device``: ``'cpu'``, or the
-        accelerator's type and name (e.g. ``'cuda: NVIDIA H200'``).
-    """
-    param = next(model.parameters(), None)
-    if param is None:
-        return dict(dtype=None, device=None)
-    device = param.device
-    kind = device.type
-    if device.type == 'cuda':
-        kind = f'cuda: {torch.cuda.get_device_name(device)}'
-    return dict(dtype=str(param.dtype).replace('torch.', ''), device=kind)
 
 
 @LOOPS.register_module()
