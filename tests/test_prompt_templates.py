@@ -7,6 +7,7 @@ config as read from the configs before they named templates (the text they
 spelled out; a missing ``turn_tmpl`` was the model's default,
 ``'USER: {question} ASSISTANT:'``).
 """
+import ast
 import glob
 import json
 import os.path as osp
@@ -40,10 +41,15 @@ def test_prompts_unchanged(config, tokenizer):
 def test_configs_hold_no_template_text():
     for path in glob.glob(osp.join(ROOT, 'configs', '**', '*.py'),
                           recursive=True):
-        text = open(path, encoding='utf-8').read()
-        for piece in ('ASSISTANT:', '[INST]', 'single word or phrase',
-                      'prompt_tmpl'):
-            assert piece not in text, (path, piece)
+        tree = ast.parse(open(path, encoding='utf-8').read())
+        strings = [node.value for node in ast.walk(tree)
+                   if isinstance(node, ast.Constant)
+                   and isinstance(node.value, str)]
+        names = {node.arg for node in ast.walk(tree)
+                 if isinstance(node, ast.keyword)}
+        assert not names & {'prompt_tmpl', 'turn_tmpl'}, path
+        for piece in ('ASSISTANT:', '[INST]', 'single word or phrase'):
+            assert not any(piece in text for text in strings), (path, piece)
 
 
 def test_explicit_templates_win_and_names_are_checked():
