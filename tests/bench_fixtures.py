@@ -9,6 +9,8 @@ import numpy as np
 from mmengine.config import Config
 from PIL import Image
 
+from llava_mm.conversation import model_prompt_templates
+
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TINY_MODEL = osp.join(REPO, 'configs', '_base_', 'models',
                       'llava-tiny-shapes.py')
@@ -56,7 +58,8 @@ def tiny_config(bench_config: str, path: str, max_new_tokens: int = 6,
     cfg = Config.fromfile(bench_config)
     tiny = Config.fromfile(TINY_MODEL)
     model = tiny.model
-    model.update(task=cfg.model.task, prompt_tmpl=cfg.model.prompt_tmpl,
+    model.update(task=cfg.model.task,
+                 prompt_tmpl=model_prompt_templates(cfg.model)[0],
                  generation_cfg=dict(max_new_tokens=max_new_tokens))
     cfg.model = model
     cfg.test_dataloader.update(batch_size=batch_size, num_workers=0)

@@ -10,6 +10,7 @@ from mmengine.config import Config
 from PIL import Image
 
 from llava_mm import get_model, inference_model, init_model, list_models
+from llava_mm.conversation import model_prompt_templates
 from llava_mm.models import WeightsUnavailableError
 from llava_mm.registry import MODELS
 from tiny import tiny_llava_model_cfg, tiny_test_pipeline
@@ -49,11 +50,11 @@ def test_release_configs_build_on_meta():
         assert cfg.model.mm_vision_select_layer == -2
         if 'v1.5' in name:
             assert 'USER: <image>\n{question} ASSISTANT:' in \
-                cfg.model.prompt_tmpl
+                model_prompt_templates(cfg.model)[0]
             assert cfg.test_pipeline[1]['type'] == 'PadToSquare'
     vqa = Config.fromfile(index['llava-7b-v1.5_vqa']['Config'])
     assert vqa.model.task == 'vqa'
-    assert vqa.model.prompt_tmpl.endswith(
+    assert model_prompt_templates(vqa.model)[0].endswith(
         '{question}\nAnswer the question using a single word or phrase. '
         'ASSISTANT:')
     assert vqa.test_dataloader.dataset.type == 'COCOVQA'

@@ -9,6 +9,8 @@ import os.path as osp
 import pytest
 from mmengine.config import Config
 
+from llava_mm.conversation import model_prompt_templates
+
 import bench_fixtures as fx
 import bench_reference as ref
 from eval_helpers import run_test_main
@@ -149,7 +151,8 @@ def test_13b_config_matches_7b(bench):
     large = Config.fromfile(osp.join(CONFIGS, f'llava-13b-v1.5_{bench}.py'))
     assert large.test_dataloader == small.test_dataloader
     assert large.test_evaluator == small.test_evaluator
-    assert large.model.prompt_tmpl == small.model.prompt_tmpl
+    assert model_prompt_templates(large.model) == \
+        model_prompt_templates(small.model)
     assert large.model.generation_cfg == small.model.generation_cfg
     assert large.model.lang_encoder.config.hidden_size == 5120
 
