@@ -13,7 +13,7 @@ from llava_mm import get_model
 from llava_mm.engine.batching import (CPU_BATCH_SIZE, TEXT_POSITIONS,
                                       auto_batch_size, cache_bytes_per_sample,
                                       group_by_length, max_positions,
-                                      resolve_batch_size)
+                                      resolve_batch_size, resolve_num_workers)
 from llava_mm.utils.hf_compat import CACHE_KWARG
 
 
@@ -32,6 +32,11 @@ def test_batch_size_per_device():
     for bad in (0, 'big', 2.5):
         with pytest.raises(ValueError, match='batch_size'):
             resolve_batch_size(bad, model)
+    # Loader processes would take the CPU model's cores.
+    assert resolve_num_workers('auto', model) == 0
+    assert resolve_num_workers(3, model) == 3
+    with pytest.raises(ValueError, match='num_workers'):
+        resolve_num_workers(-1, model)
 
 
 def test_positions_planned_per_model(tokenizer_dir):

@@ -62,3 +62,14 @@ def test_shipped_model_says_the_same_with_the_kernel():
     plain = inference_model(model, DEMO)['pred_caption']
     assert use_bf16_gemv(model) > 0
     assert inference_model(model, DEMO)['pred_caption'] == plain
+
+
+def test_kernel_inside_a_compiled_graph():
+    """A compiled decode step keeps the kernel in its graph (a registered
+    operator, no graph break) and gives the eager layer's values."""
+    lin = torch.nn.Linear(256, 96).to(torch.bfloat16)
+    lin.__class__ = GemvLinear
+    x = torch.randn(2, 256).to(torch.bfloat16)
+    with torch.no_grad():
+        compiled = torch.compile(lin, fullgraph=True, backend='eager')
+        assert torch.equal(compiled(x), lin(x))

@@ -120,7 +120,8 @@ ENGINES = dict(
     eager='eager',
     preallocated_batched=dict(cache='preallocated', prefill='batched'),
     preallocated_each=dict(cache='preallocated', prefill='each'),
-    static=dict(cache='static', compile=False))
+    static=dict(cache='static', compile=False),
+    compiled=dict(compile=True))
 
 
 @pytest.mark.parametrize('engine', ENGINES.values(), ids=ENGINES.keys())

@@ -24,7 +24,7 @@ from mmengine.dist import is_main_process
 
 from llava_mm.apis import init_model
 from llava_mm.apis.inference import check_local_files
-from llava_mm.engine.batching import resolve_batch_size
+from llava_mm.engine.batching import resolve_batch_size, resolve_num_workers
 from llava_mm.engine.config_text import TextOnceConfig
 from llava_mm.engine.eval_config import (apply_data_root, apply_prompts,
                                          data_files, missing_data_message)
@@ -274,8 +274,11 @@ def main(argv=None) -> dict:
         model = init_model(cfg, args.checkpoint,
                            device=local_device(args.launcher),
                            dtype=args.dtype, quantization=args.quantization)
-    cfg.test_dataloader.batch_size = resolve_batch_size(
-        cfg.test_dataloader.get('batch_size', 'auto'), model)
+    loader = cfg.test_dataloader
+    loader.batch_size = resolve_batch_size(loader.get('batch_size', 'auto'),
+                                           model)
+    loader.num_workers = resolve_num_workers(
+        loader.get('num_workers', 'auto'), model)
     runner = EvalRunner(
         model=model,
         verbose=args.verbose,

@@ -1,5 +1,6 @@
-"""How evaluation batches are formed: a batch size per device, and samples
-grouped by prompt length so that a batch carries little padding.
+"""How evaluation batches are formed: a batch size and loader workers per
+device, and samples grouped by prompt length so that a batch carries little
+padding.
 
 A sample's prediction does not depend on the other samples of its batch
 (left padding is masked; tests/test_parity.py), so neither choice changes
@@ -14,6 +15,10 @@ GPU_BATCH_SIZES = (64, 32, 16, 8, 4, 2, 1)
 CPU_BATCH_SIZE = 8
 # Share of the free accelerator memory the caches of a batch may take.
 MEMORY_SHARE = 0.5
+# Loader processes on an accelerator (decoding and resizing images while
+# the device generates). On a CPU the images are read in the main process:
+# workers would take cores from the model's threads.
+GPU_NUM_WORKERS = 2
 # Positions planned for a sample's text (prompt and answer) besides its
 # image's.
 TEXT_POSITIONS = 448
@@ -101,6 +106,25 @@ def resolve_batch_size(batch_size, model: torch.nn.Module) -> int:
         raise ValueError(f"test_dataloader.batch_size={batch_size!r}: use "
                          "a positive integer or 'auto'.")
     return batch_size
+
+
+def resolve_num_workers(num_workers, model: torch.nn.Module) -> int:
+    """``'auto'`` -> 0 on a CPU, :data:`GPU_NUM_WORKERS` on an accelerator.
+
+    Args:
+        num_workers (int | str): The dataloader's ``num_workers``.
+        model (Llava): The loaded model.
+
+    Returns:
+        int: Loader processes.
+    """
+    if num_workers == 'auto':
+        on_cpu = next(model.parameters()).device.type == 'cpu'
+        return 0 if on_cpu else GPU_NUM_WORKERS
+    if not isinstance(num_workers, int) or num_workers < 0:
+        raise ValueError(f"test_dataloader.num_workers={num_workers!r}: use "
+                         "a non-negative integer or 'auto'.")
+    return num_workers
 
 
 def prompt_lengths(dataset, indices: Sequence[int],

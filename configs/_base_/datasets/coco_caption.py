@@ -7,7 +7,7 @@ data_root = 'data/coco'
 test_dataloader = dict(
     # 'auto': by device in tools/test.py (llava_mm/engine/batching.py).
     batch_size='auto',
-    num_workers=2,
+    num_workers='auto',  # 0 on CPUs, 2 on GPUs
     dataset=dict(
         type='COCOCaption',
         data_root=data_root,

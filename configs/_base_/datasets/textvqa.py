@@ -6,7 +6,7 @@ data_root = 'playground/data/eval/textvqa'
 
 test_dataloader = dict(
     batch_size='auto',  # by device: llava_mm/engine/batching.py
-    num_workers=2,
+    num_workers='auto',  # 0 on CPUs, 2 on GPUs
     dataset=dict(
         type='TextVQA',
         data_root=data_root,

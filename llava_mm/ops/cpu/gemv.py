@@ -88,6 +88,17 @@ def load_kernel():
     return _ext
 
 
+@torch.library.custom_op('llava_mm::bf16_gemv', mutates_args=())
+def _gemv_op(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """The kernel as a torch operator, so a compiled graph holds it."""
+    return load_kernel().bf16_gemv(x, weight)
+
+
+@_gemv_op.register_fake
+def _(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    return x.new_empty((x.shape[0], weight.shape[0]), dtype=torch.float32)
+
+
 def bf16_gemv(x: torch.Tensor, weight: torch.Tensor,
               bias: Optional[torch.Tensor] = None) -> torch.Tensor:
     """``F.linear(x, weight, bias)`` for bf16 ``x`` of at most 8 rows.
@@ -100,7 +111,11 @@ def bf16_gemv(x: torch.Tensor, weight: torch.Tensor,
     Returns:
         torch.Tensor: (..., N) bf16.
     """
-    y = load_kernel().bf16_gemv(x.reshape(-1, x.shape[-1]), weight)
+    x2 = x.reshape(-1, x.shape[-1])  # (rows, K)
+    # Eagerly the extension is called directly (no operator dispatch); a
+    # graph being compiled gets the registered operator.
+    y = _gemv_op(x2, weight) if torch.compiler.is_compiling() else \
+        load_kernel().bf16_gemv(x2, weight)  # (rows, N) fp32
     if bias is not None:
         y = y + bias.float()
     return y.to(torch.bfloat16).reshape(*x.shape[:-1], weight.shape[0])
