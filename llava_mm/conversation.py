@@ -19,9 +19,14 @@ build the same ids.
 import dataclasses
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from llava_mm.constants import (IM_END_TOKEN, IM_START_TOKEN, IMAGE_TOKEN,
-                                V1_SYSTEM, V15_SYSTEM,
-                                VQA_SHORT_ANSWER_SUFFIX)
+from llava_mm.constants import (
+    IM_END_TOKEN,
+    IM_START_TOKEN,
+    IMAGE_TOKEN,
+    V1_SYSTEM,
+    V15_SYSTEM,
+    VQA_SHORT_ANSWER_SUFFIX,
+)
 from llava_mm.utils.text import check_text
 
 QUESTION = '{question}'

@@ -256,9 +256,11 @@ class EvalAIProcessor:
     COMMA_STRIP = re.compile(r'(?<=\d)(\,)+(?=\d)')
 
     def __init__(self):
-        from llava_mm.evaluation.vqa_answers import (CONTRACTIONS,
-                                                     NUMBER_WORDS,
-                                                     PUNCTUATION)
+        from llava_mm.evaluation.vqa_answers import (
+            CONTRACTIONS,
+            NUMBER_WORDS,
+            PUNCTUATION,
+        )
         self.contractions = dict(CONTRACTIONS)
         self.number_map = dict(NUMBER_WORDS)
         self.punctuations = list(PUNCTUATION)

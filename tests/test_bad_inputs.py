@@ -15,10 +15,10 @@ from mmengine.config import Config
 from safetensors.torch import save_file
 
 from llava_mm import get_model, inference_model, init_model
+from llava_mm.apis.runner_args import load_config
 from llava_mm.converters.to_mm import convert_llava_hf, convert_llava_original
 from llava_mm.generation import NonFiniteLogitsError
 from llava_mm.utils import WeightsUnavailableError
-from llava_mm.apis.runner_args import load_config
 from llava_mm.utils.safe_load import UnsafeCheckpointError
 from test_output_paths import load_tool
 from tiny import tiny_llava_model_cfg, tiny_test_pipeline

@@ -4,16 +4,29 @@ import os.path as osp
 
 import pytest
 import torch
-from eval_helpers import (VQA_QUESTIONS, load_json, make_checkpoint,
-                          make_vqa_set, read_jsonl_records, run_test_main,
-                          write_config, write_vqa_annotations)
 from transformers import AutoTokenizer, StaticCache
 
+from eval_helpers import (
+    VQA_QUESTIONS,
+    load_json,
+    make_checkpoint,
+    make_vqa_set,
+    read_jsonl_records,
+    run_test_main,
+    write_config,
+    write_vqa_annotations,
+)
 from llava_mm import get_model
-from llava_mm.engine.batching import (CPU_BATCH_SIZE, TEXT_POSITIONS,
-                                      auto_batch_size, cache_bytes_per_sample,
-                                      group_by_length, max_positions,
-                                      resolve_batch_size, resolve_num_workers)
+from llava_mm.engine.batching import (
+    CPU_BATCH_SIZE,
+    TEXT_POSITIONS,
+    auto_batch_size,
+    cache_bytes_per_sample,
+    group_by_length,
+    max_positions,
+    resolve_batch_size,
+    resolve_num_workers,
+)
 from llava_mm.utils.hf_compat import CACHE_KWARG
 
 
@@ -43,8 +56,8 @@ def test_positions_planned_per_model(tokenizer_dir):
     """v1.5: one image's patches plus the text; LLaVA-NeXT: the most
     image positions any image can take (a 2x2 grid here: the base view,
     4 tiles and a newline per row of patches)."""
-    from tiny import tiny_llava_next_model_cfg
     from llava_mm.registry import MODELS
+    from tiny import tiny_llava_next_model_cfg
     v15 = get_model('llava-tiny-shapes_vqa', device='cpu')
     assert max_positions(v15) == v15.num_image_tokens() + TEXT_POSITIONS
     with torch.device('meta'):

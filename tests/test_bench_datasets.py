@@ -7,8 +7,14 @@ import pytest
 from mmengine.config import Config
 
 import bench_fixtures as fx
-from llava_mm.datasets import (GQA, MME, POPE, LLaVAEvalQuestions, MMBench,
-                               ScienceQA)
+from llava_mm.datasets import (
+    GQA,
+    MME,
+    POPE,
+    LLaVAEvalQuestions,
+    MMBench,
+    ScienceQA,
+)
 from llava_mm.engine.eval_config import apply_data_root
 
 

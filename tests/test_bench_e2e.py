@@ -9,11 +9,10 @@ import os.path as osp
 import pytest
 from mmengine.config import Config
 
-from llava_mm.conversation import model_prompt_templates
-
 import bench_fixtures as fx
 import bench_reference as ref
 from eval_helpers import run_test_main
+from llava_mm.conversation import model_prompt_templates
 
 CONFIGS = osp.join(fx.REPO, 'configs', 'llava')
 

@@ -6,15 +6,33 @@ import os.path as osp
 
 import pytest
 
-import bench_reference as ref
 import bench_fixtures as fx
+import bench_reference as ref
 from bench_fixtures import dump_jsonl
-from llava_mm.datasets import (GQA, MME, LLaVAEvalQuestions, MMBench,
-                               ScienceQA, SEEDBench, TextVQA)
-from llava_mm.evaluation import (GQAAcc, MMBenchMetric, MMEMetric, POPEMetric,
-                                 ReportVizWiz, SEEDAcc, ScienceQAMetric,
-                                 TextVQAAcc, evalai_answer, mme_yes_no,
-                                 infer_choice, pope_yes_no, sqa_letter)
+from llava_mm.datasets import (
+    GQA,
+    MME,
+    LLaVAEvalQuestions,
+    MMBench,
+    ScienceQA,
+    SEEDBench,
+    TextVQA,
+)
+from llava_mm.evaluation import (
+    GQAAcc,
+    MMBenchMetric,
+    MMEMetric,
+    POPEMetric,
+    ReportVizWiz,
+    ScienceQAMetric,
+    SEEDAcc,
+    TextVQAAcc,
+    evalai_answer,
+    infer_choice,
+    mme_yes_no,
+    pope_yes_no,
+    sqa_letter,
+)
 
 AWKWARD_YES_NO = [
     'Yes', 'No', 'No.', 'no, there is not', 'Yes, there is no dog',

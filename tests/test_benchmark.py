@@ -1,20 +1,27 @@
 """The benchmark tool and its llava-hf export, on the tiny preset."""
 import json
+import os.path as osp
 import subprocess
 import sys
-import os.path as osp
 
 import pytest
 import torch
 
 from llava_mm import init_model
-from tools.analysis_tools.llava_bench.checkpoints import (
-    benchmark_config, make_tokenizer, write_random_checkpoint)
 from llava_mm.converters.to_llava_hf import export_llava_hf, hf_vocab_size
+from llava_mm.converters.to_mm import convert_llava_hf
+from tools.analysis_tools.llava_bench.checkpoints import (
+    benchmark_config,
+    make_tokenizer,
+    write_random_checkpoint,
+)
 from tools.analysis_tools.llava_bench.memory import child
 from tools.analysis_tools.llava_bench.timing import (
-    StepTimer, hf_generate, make_requests, ours_generate)
-from llava_mm.converters.to_mm import convert_llava_hf
+    StepTimer,
+    hf_generate,
+    make_requests,
+    ours_generate,
+)
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
@@ -113,9 +120,11 @@ def test_e2e_caption_set_and_processor(tiny, tmp_path):
     from transformers import AutoProcessor, LlavaForConditionalGeneration
 
     from llava_mm.datasets import COCOCaption
-    from tools.analysis_tools.e2e_benchmark import (_prompt,
-                                                    hf_dir_with_processor,
-                                                    make_caption_set)
+    from tools.analysis_tools.e2e_benchmark import (
+        _prompt,
+        hf_dir_with_processor,
+        make_caption_set,
+    )
     paths = make_caption_set(str(tmp_path / 'set'), 3, 28)
     data = COCOCaption(data_root=str(tmp_path / 'set'),
                        ann_file=osp.relpath(paths['ann_file'],

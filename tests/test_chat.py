@@ -14,14 +14,23 @@ from PIL import Image
 from transformers import StoppingCriteriaList
 
 from llava_mm import LlavaChat, get_model
-from llava_mm.apis.chat import (DEFAULT_MAX_NEW_TOKENS, DEFAULT_TEMPERATURE,
-                                DEFAULT_TOP_P, StopWhenSet)
+from llava_mm.apis.chat import (
+    DEFAULT_MAX_NEW_TOKENS,
+    DEFAULT_TEMPERATURE,
+    DEFAULT_TOP_P,
+    StopWhenSet,
+)
 from llava_mm.constants import V15_SYSTEM, VQA_SHORT_ANSWER_SUFFIX
-from llava_mm.conversation import (LLAVA_V1, MISTRAL_INSTRUCT, VICUNA_V1,
-                                   Conversation, model_prompt_templates)
+from llava_mm.conversation import (
+    LLAVA_V1,
+    MISTRAL_INSTRUCT,
+    VICUNA_V1,
+    Conversation,
+    model_prompt_templates,
+)
+from llava_mm.datasets import LLaVAInstruct
 from llava_mm.datasets.image_modes import square_image
 from llava_mm.datasets.transforms import CLIP_MEAN_RGB
-from llava_mm.datasets import LLaVAInstruct
 from llava_mm.registry import DATASETS
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))

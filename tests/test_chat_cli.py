@@ -11,9 +11,12 @@ import sys
 import pytest
 
 from llava_mm import LlavaChat
+from llava_mm.apis.cli import (
+    add_model_args,
+    model_args_problem,
+    model_from_args,
+)
 from llava_mm.models.quantization import quantized_module_names
-from llava_mm.apis.cli import (add_model_args, model_args_problem,
-                                model_from_args)
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO = osp.join(ROOT, 'demo', 'shapes.png')  # red circle left, blue square

@@ -13,8 +13,11 @@ import subprocess
 import sys
 import time
 
-from test_train_tool import ROOT, run_train
-from test_train_tool import tiny_config  # noqa: F401  (fixture)
+from test_train_tool import (
+    ROOT,
+    run_train,
+    tiny_config,  # noqa: F401  (fixture)
+)
 
 # Runs tools/train.py with LocalBackend.put cut short for one file name.
 DRIVER = '''

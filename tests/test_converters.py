@@ -7,15 +7,18 @@ import torch
 from mmengine.config import Config
 
 from llava_mm import get_model
-from tiny import (tiny_llava_model_cfg, tiny_test_pipeline,
-                              tiny_text_config)
+from tiny import tiny_llava_model_cfg, tiny_test_pipeline, tiny_text_config
 
 VOCAB = 300
 
 
 def test_original_llava_converts(tmp_path, tokenizer_dir):
-    from transformers import (CLIPVisionConfig, CLIPVisionModel, LlamaConfig,
-                              LlamaForCausalLM)
+    from transformers import (
+        CLIPVisionConfig,
+        CLIPVisionModel,
+        LlamaConfig,
+        LlamaForCausalLM,
+    )
     torch.manual_seed(0)
     text = tiny_text_config(VOCAB)
     text.pop('model_type')

@@ -14,8 +14,10 @@ from PIL import Image
 from safetensors.torch import save_file
 
 from llava_mm import get_model, inference_model
-from llava_mm.converters.hf_processor import (llava_hf_tokenizer,
-                                              save_llava_hf_processor)
+from llava_mm.converters.hf_processor import (
+    llava_hf_tokenizer,
+    save_llava_hf_processor,
+)
 from llava_mm.converters.to_llava_hf import export_llava_hf
 from llava_mm.converters.to_mm import convert_llava_original
 from test_parity_next import TEXT_ARCHS, TEXT_VOCAB, TILE, make_hf_llava_next

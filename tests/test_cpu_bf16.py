@@ -4,11 +4,14 @@ import torch
 from mmpretrain.structures import DataSample
 
 from llava_mm import init_model
-from tools.analysis_tools.llava_bench.checkpoints import (
-    benchmark_config, make_tokenizer, write_random_checkpoint)
-from tools.analysis_tools.llava_bench.timing import make_requests
-from llava_mm.ops.cpu.fp32_prefill import use_fp32_prefill
 from llava_mm.generation.kv_cache import CACHE_KWARG, PreallocatedCache
+from llava_mm.ops.cpu.fp32_prefill import use_fp32_prefill
+from tools.analysis_tools.llava_bench.checkpoints import (
+    benchmark_config,
+    make_tokenizer,
+    write_random_checkpoint,
+)
+from tools.analysis_tools.llava_bench.timing import make_requests
 
 
 @pytest.fixture(scope='module')

@@ -8,8 +8,12 @@ import torch
 import torch.nn.functional as F
 
 from llava_mm import get_model, inference_model
-from llava_mm.ops.cpu.gemv import (GemvLinear, bf16_gemv,
-                                      cpu_has_avx512_bf16, use_bf16_gemv)
+from llava_mm.ops.cpu.gemv import (
+    GemvLinear,
+    bf16_gemv,
+    cpu_has_avx512_bf16,
+    use_bf16_gemv,
+)
 
 pytestmark = pytest.mark.skipif(
     not cpu_has_avx512_bf16()

@@ -12,8 +12,11 @@ import torch
 from mmengine.config import Config
 
 from llava_mm import get_model, inference_model, init_model
-from llava_mm.generation import (GenerationStrategy, NonFiniteLogitsError,
-                                 resolve_strategy)
+from llava_mm.generation import (
+    GenerationStrategy,
+    NonFiniteLogitsError,
+    resolve_strategy,
+)
 from llava_mm.generation.engine import static_cache_len
 from llava_mm.generation.kv_cache import skips_last_layer
 from llava_mm.ops.cpu.features import cpu_features

@@ -4,9 +4,9 @@ import json
 import os.path as osp
 
 import pytest
-from eval_helpers import make_vqa_set
 from mmengine.config import Config
 
+from eval_helpers import make_vqa_set
 from llava_mm.datasets import COCOVQA
 from llava_mm.engine.eval_config import apply_data_root, apply_prompts
 from llava_mm.evaluation import ReportVQA

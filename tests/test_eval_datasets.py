@@ -5,11 +5,16 @@ import os
 import os.path as osp
 
 import pytest
-from eval_helpers import (VQA_QUESTIONS, make_caption_set, make_images,
-                          make_vqa_set, write_vqa_annotations)
 from mmengine.logging import MMLogger
 from mmengine.registry import DefaultScope
 
+from eval_helpers import (
+    VQA_QUESTIONS,
+    make_caption_set,
+    make_images,
+    make_vqa_set,
+    write_vqa_annotations,
+)
 from llava_mm.datasets import COCOVQA, COCOCaption
 from llava_mm.registry import DATASETS
 from tiny import tiny_test_pipeline

@@ -5,11 +5,16 @@ import logging
 import pytest
 from mmengine.logging import MMLogger
 
-from llava_mm.evaluation import (COCOCaption, ReportVQA, VQAAcc,
-                                 evalai_answer, normalize_answer,
-                                 vqa_accuracy)
-from llava_mm.evaluation.vqa_answers import process_punctuation
+from llava_mm.evaluation import (
+    COCOCaption,
+    ReportVQA,
+    VQAAcc,
+    evalai_answer,
+    normalize_answer,
+    vqa_accuracy,
+)
 from llava_mm.evaluation.caption_metric import spice_available
+from llava_mm.evaluation.vqa_answers import process_punctuation
 from llava_mm.registry import METRICS
 
 

@@ -12,11 +12,20 @@ import re
 import pytest
 import torch
 from mmengine.config import Config
-from eval_helpers import (REPO, VQA_QUESTIONS, load_json, make_caption_set,
-                          make_checkpoint, make_vqa_set, read_jsonl_records,
-                          run_test_main, run_test_py, write_config,
-                          write_vqa_annotations)
 
+from eval_helpers import (
+    REPO,
+    VQA_QUESTIONS,
+    load_json,
+    make_caption_set,
+    make_checkpoint,
+    make_vqa_set,
+    read_jsonl_records,
+    run_test_main,
+    run_test_py,
+    write_config,
+    write_vqa_annotations,
+)
 from llava_mm.engine.run_lock import WorkDirLock
 from llava_mm.evaluation import evalai_answer
 

@@ -11,9 +11,13 @@ from mmengine.infer import BaseInferencer
 from mmengine.registry import INFERENCERS as MMENGINE_INFERENCERS
 from PIL import Image
 
-from llava_mm import (ImageCaptionInferencer,
-                      VisualQuestionAnsweringInferencer, get_model,
-                      inference_model, list_models)
+from llava_mm import (
+    ImageCaptionInferencer,
+    VisualQuestionAnsweringInferencer,
+    get_model,
+    inference_model,
+    list_models,
+)
 from llava_mm.apis import inference as inference_api
 from llava_mm.models import loading
 from llava_mm.registry import INFERENCERS

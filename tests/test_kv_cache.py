@@ -4,8 +4,12 @@ import torch
 from transformers import AutoConfig, AutoModelForCausalLM, DynamicCache
 from transformers.cache_utils import DynamicLayer
 
-from llava_mm.generation.kv_cache import (CACHE_KWARG, PreallocatedCache,
-                                      cache_prompt, prefill_each)
+from llava_mm.generation.kv_cache import (
+    CACHE_KWARG,
+    PreallocatedCache,
+    cache_prompt,
+    prefill_each,
+)
 from tiny import tiny_text_config
 
 

@@ -6,12 +6,18 @@ import os.path as osp
 
 import numpy as np
 import pytest
-from eval_helpers import (VQA_QUESTIONS, load_json, make_caption_set,
-                          make_vqa_set, run_test_main, write_config,
-                          write_vqa_annotations)
 from mmengine.config import Config
 from PIL import Image
 
+from eval_helpers import (
+    VQA_QUESTIONS,
+    load_json,
+    make_caption_set,
+    make_vqa_set,
+    run_test_main,
+    write_config,
+    write_vqa_annotations,
+)
 from llava_mm import LlavaChat, get_model, inference_model
 from test_parity_next import TEXT_VOCAB, TILE, make_hf_llava_next
 from tiny import tiny_anyres_pipeline, tiny_llava_next_model_cfg

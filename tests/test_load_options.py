@@ -7,9 +7,13 @@ import os.path as osp
 
 import pytest
 
-from llava_mm import (ImageCaptionInferencer, LlavaChat,
-                      VisualQuestionAnsweringInferencer, get_model,
-                      init_model)
+from llava_mm import (
+    ImageCaptionInferencer,
+    LlavaChat,
+    VisualQuestionAnsweringInferencer,
+    get_model,
+    init_model,
+)
 from llava_mm.apis.load_options import LoadOptions
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))

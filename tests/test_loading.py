@@ -7,8 +7,7 @@ from mmengine.config import Config
 
 from llava_mm import init_model
 from llava_mm.models import VisionTransformer
-from tiny import (tiny_llava_model_cfg, tiny_test_pipeline,
-                              tiny_vision_arch)
+from tiny import tiny_llava_model_cfg, tiny_test_pipeline, tiny_vision_arch
 
 VOCAB = 300
 C, LAYERS = 32, 3  # tiny_vision_arch()

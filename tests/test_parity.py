@@ -16,8 +16,7 @@ from llava_mm.apis.base_inferencer import build_test_pipeline
 from llava_mm.converters.to_llava_hf import llava_hf_input_ids
 from llava_mm.generation.engine import attach_engine
 from llava_mm.generation.kv_cache import skips_last_layer
-from tiny import (tiny_llava_model_cfg, tiny_test_pipeline,
-                              tiny_text_config)
+from tiny import tiny_llava_model_cfg, tiny_test_pipeline, tiny_text_config
 
 TEXT_VOCAB = 300
 IMAGE_TOKEN_ID = 300  # llava-hf puts <image> right after the text vocab
@@ -36,8 +35,12 @@ TEXT_ARCHS = {'llama': {},
 def make_hf_llava(out_dir: str, seed: int = 0, arch: str = 'llama'):
     """A random tiny LlavaForConditionalGeneration saved in llava-hf
     layout, with the language model ``arch`` of :data:`TEXT_ARCHS`."""
-    from transformers import (AutoConfig, CLIPVisionConfig, LlavaConfig,
-                              LlavaForConditionalGeneration)
+    from transformers import (
+        AutoConfig,
+        CLIPVisionConfig,
+        LlavaConfig,
+        LlavaForConditionalGeneration,
+    )
     torch.manual_seed(seed)
     text = tiny_text_config(HF_VOCAB, **TEXT_ARCHS[arch])
     config = LlavaConfig(

@@ -11,8 +11,12 @@ from PIL import Image
 from llava_mm import get_model
 from llava_mm.apis.base_inferencer import build_test_pipeline
 from llava_mm.converters.to_llava_hf import llava_hf_input_ids
-from tiny import (tiny_anyres_pipeline, tiny_llava_next_model_cfg,
-                  tiny_pinpoints, tiny_text_config)
+from tiny import (
+    tiny_anyres_pipeline,
+    tiny_llava_next_model_cfg,
+    tiny_pinpoints,
+    tiny_text_config,
+)
 
 TEXT_VOCAB = 300
 IMAGE_TOKEN_ID = 300
@@ -32,8 +36,12 @@ QUESTIONS = ['Provide a one-sentence caption for the provided image.',
 
 def make_hf_llava_next(out_dir: str, arch: str, seed: int = 0):
     """A random tiny LlavaNextForConditionalGeneration saved to a dir."""
-    from transformers import (AutoConfig, CLIPVisionConfig, LlavaNextConfig,
-                              LlavaNextForConditionalGeneration)
+    from transformers import (
+        AutoConfig,
+        CLIPVisionConfig,
+        LlavaNextConfig,
+        LlavaNextForConditionalGeneration,
+    )
     torch.manual_seed(seed)
     config = LlavaNextConfig(
         vision_config=CLIPVisionConfig(

@@ -13,8 +13,9 @@ from llava_mm.registry import TRANSFORMS
 def _official_v15(img: Image.Image, size: int) -> torch.Tensor:
     """The official LLaVA-1.5 path: expand2square with the CLIP mean colour,
     then CLIP's (PIL) image processor."""
-    from transformers.models.clip.image_processing_pil_clip import \
-        CLIPImageProcessorPil
+    from transformers.models.clip.image_processing_pil_clip import (
+        CLIPImageProcessorPil,
+    )
     proc = CLIPImageProcessorPil(size={'shortest_edge': size},
                                  crop_size={'height': size, 'width': size})
     bg = tuple(int(x * 255) for x in proc.image_mean)
@@ -26,8 +27,9 @@ def _official_v15(img: Image.Image, size: int) -> torch.Tensor:
 
 
 def _official_v1(img: Image.Image, size: int) -> torch.Tensor:
-    from transformers.models.clip.image_processing_pil_clip import \
-        CLIPImageProcessorPil
+    from transformers.models.clip.image_processing_pil_clip import (
+        CLIPImageProcessorPil,
+    )
     proc = CLIPImageProcessorPil(size={'shortest_edge': size},
                                  crop_size={'height': size, 'width': size})
     return proc(img, return_tensors='pt')['pixel_values'][0]

@@ -15,8 +15,11 @@ import os.path as osp
 import pytest
 from mmengine.config import Config
 
-from llava_mm.conversation import (CONV_TEMPLATES, model_prompt_templates,
-                                   prompt_templates)
+from llava_mm.conversation import (
+    CONV_TEMPLATES,
+    model_prompt_templates,
+    prompt_templates,
+)
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 with open(osp.join(ROOT, 'tests', 'data', 'prompt_templates.json')) as f:

@@ -160,8 +160,9 @@ print(json.dumps(dict(peak=rss('VmHWM') - base)))
 @pytest.fixture(scope='module')
 def mid_model(tmp_path_factory, tokenizer_dir):
     """A random ~110M-parameter LLaVA-1.5 in OpenMMLab layout, bf16."""
-    from tools.analysis_tools.llava_bench.checkpoints import \
-        write_random_checkpoint
+    from tools.analysis_tools.llava_bench.checkpoints import (
+        write_random_checkpoint,
+    )
     root = tmp_path_factory.mktemp('mid')
     cfg = Config(dict(
         model=tiny_llava_model_cfg(tokenizer_dir, 256, text_overrides=dict(

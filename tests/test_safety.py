@@ -16,8 +16,12 @@ from llava_mm import init_model
 from llava_mm.converters.to_mm import convert_llava_hf, convert_llava_original
 from llava_mm.utils.safe_load import UnsafeCheckpointError
 from payloads import getattr_checkpoint, save_payload, system_checkpoint
-from test_train_tool import ROOT, load_train_tool, run_train
-from test_train_tool import tiny_config  # noqa: F401  (fixture)
+from test_train_tool import (
+    ROOT,
+    load_train_tool,
+    run_train,
+    tiny_config,  # noqa: F401  (fixture)
+)
 
 SHAPES_CONFIG = osp.join(ROOT, 'configs/llava/llava-tiny-shapes_caption.py')
 PAYLOADS = {'getattr': getattr_checkpoint, 'os.system': system_checkpoint}
@@ -45,6 +49,7 @@ def test_payloads_are_real(crafted):
     path, marker = crafted
     if 'getattr' in path:
         import copy
+
         from llava_mm.utils.safe_load import _allowed_globals
         with torch.serialization.safe_globals(
                 [getattr, HistoryBuffer] + _allowed_globals()[:-2]):

@@ -13,11 +13,17 @@ from mmengine.registry import init_default_scope
 from PIL import Image
 from transformers import AutoTokenizer
 
-from projects.tiny_shapes.tiny_shapes.generator import (
-    CAPTION_PROMPT, COLOURS, FAMILIES, KINDS, VQA_SUFFIX, make_shapes,
-    question_family)
-from projects.tiny_shapes.tiny_shapes.tokenizer import train_shapes_tokenizer
 from llava_mm.registry import DATASETS
+from projects.tiny_shapes.tiny_shapes.generator import (
+    CAPTION_PROMPT,
+    COLOURS,
+    FAMILIES,
+    KINDS,
+    VQA_SUFFIX,
+    make_shapes,
+    question_family,
+)
+from projects.tiny_shapes.tiny_shapes.tokenizer import train_shapes_tokenizer
 
 N = 12
 

@@ -3,8 +3,8 @@ import pytest
 import torch
 from mmpretrain.structures import DataSample
 
-from projects.tiny_shapes.tiny_shapes import CaptionTagPretrainer
 from llava_mm.registry import MODELS
+from projects.tiny_shapes.tiny_shapes import CaptionTagPretrainer
 from tiny import tiny_llava_model_cfg
 
 TAGS = ['red circle', 'blue square', 'small red']

@@ -6,8 +6,8 @@ import json
 import os.path as osp
 
 import pytest
-from eval_helpers import make_vqa_eval, run_test_main
 
+from eval_helpers import make_vqa_eval, run_test_main
 from llava_mm.models.sequence import ContextLengthError
 from llava_mm.utils.cfg_options import parse_cfg_value
 from llava_mm.utils.generation_args import check_generation_cfg

@@ -4,8 +4,8 @@ import torch
 import torch.nn.functional as F
 from mmpretrain.structures import DataSample
 
-from llava_mm.datasets import AppendToQuestion
 from llava_mm.constants import IGNORE_INDEX
+from llava_mm.datasets import AppendToQuestion
 from llava_mm.registry import MODELS
 from tiny import tiny_llava_model_cfg
 

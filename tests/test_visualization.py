@@ -5,10 +5,10 @@ import os.path as osp
 import mmcv
 import numpy as np
 import pytest
-from eval_helpers import VQA_QUESTIONS, make_vqa_eval, run_test_main
 from mmpretrain.structures import DataSample
 from PIL import Image
 
+from eval_helpers import VQA_QUESTIONS, make_vqa_eval, run_test_main
 from llava_mm.registry import HOOKS, VISUALIZERS
 from llava_mm.visualization import LlavaVisualizer
 from llava_mm.visualization.visualizer import ground_truth_text

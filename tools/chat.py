@@ -17,8 +17,11 @@ import argparse
 import sys
 
 from llava_mm import LlavaChat
-from llava_mm.apis.cli import (add_model_args, add_sampling_args,
-                                model_from_args)
+from llava_mm.apis.cli import (
+    add_model_args,
+    add_sampling_args,
+    model_from_args,
+)
 
 COMMANDS = '/image PATH, /reset, /exit'
 

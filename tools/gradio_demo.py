@@ -33,14 +33,19 @@ from gradio_client.utils import is_file_obj_with_meta  # noqa: E402
 from PIL import Image, UnidentifiedImageError  # noqa: E402
 
 from llava_mm import LlavaChat, get_model, list_models  # noqa: E402
-from llava_mm.apis.chat import (DEFAULT_MAX_NEW_TOKENS,  # noqa: E402
-                                DEFAULT_TEMPERATURE)
+from llava_mm.apis.chat import DEFAULT_MAX_NEW_TOKENS, DEFAULT_TEMPERATURE  # noqa: E402
+from llava_mm.apis.cli import (  # noqa: E402
+    CLI_FLAGS,
+    add_model_args,
+    model_args_problem,
+    model_kwargs,
+)
 from llava_mm.apis.model_index import package_root  # noqa: E402
 from llava_mm.conversation import Conversation  # noqa: E402
-from llava_mm.datasets.image_modes import IMAGE_MODES  # noqa: E402
-from llava_mm.datasets.image_modes import square_image  # noqa: E402
-from llava_mm.apis.cli import (CLI_FLAGS, add_model_args,  # noqa: E402
-                                model_args_problem, model_kwargs)
+from llava_mm.datasets.image_modes import (
+    IMAGE_MODES,  # noqa: E402
+    square_image,  # noqa: E402
+)
 from llava_mm.utils.errors import cli_wording  # noqa: E402
 
 DEFAULT_MODEL = 'llava-tiny-shapes_vqa'

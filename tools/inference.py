@@ -20,10 +20,10 @@ import sys
 from typing import List, Tuple
 
 from llava_mm.apis.base_inferencer import LlavaInferencer, list_image_dir
+from llava_mm.apis.cli import add_model_args, model_from_args
 from llava_mm.apis.inference import get_inferencer
 from llava_mm.apis.model_index import is_config_path
 from llava_mm.utils import third_party
-from llava_mm.apis.cli import add_model_args, model_from_args
 from llava_mm.utils.output_paths import check_not_inputs, check_out_file
 from llava_mm.utils.user_errors import run_tool
 

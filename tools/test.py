@@ -18,27 +18,34 @@ import sys
 import torch
 import torch.distributed as dist
 from mmengine.config import Config
+from mmengine.dist import is_main_process
 from mmengine.logging import print_log
 from mmengine.registry import init_default_scope
-from mmengine.dist import is_main_process
 
 from llava_mm.apis import init_model
 from llava_mm.apis.inference import check_local_files
+from llava_mm.apis.runner_args import (
+    add_launcher_args,
+    check_batch_size,
+    export_local_rank,
+    load_config,
+    set_launcher_and_work_dir,
+)
 from llava_mm.engine.batching import resolve_batch_size, resolve_num_workers
 from llava_mm.engine.config_text import TextOnceConfig
-from llava_mm.engine.eval_config import (apply_data_root, apply_prompts,
-                                         data_files, missing_data_message)
-from llava_mm.engine.eval_runner import (EvalRunner, summary,
-                                         test_default_hooks)
+from llava_mm.engine.eval_config import (
+    apply_data_root,
+    apply_prompts,
+    data_files,
+    missing_data_message,
+)
+from llava_mm.engine.eval_runner import EvalRunner, summary, test_default_hooks
 from llava_mm.engine.test_loop import OUT_FORMATS, check_out_format
 from llava_mm.registry import EVALUATOR
 from llava_mm.utils import third_party
 from llava_mm.utils.cfg_options import add_cfg_options_arg
 from llava_mm.utils.errors import cli_wording
 from llava_mm.utils.output_paths import check_not_inputs, check_out_file
-from llava_mm.apis.runner_args import (add_launcher_args, check_batch_size,
-                                       export_local_rank, load_config,
-                                       set_launcher_and_work_dir)
 from llava_mm.utils.user_errors import run_tool
 
 # The loading options (as load errors name them) -> how this tool sets them.

@@ -26,15 +26,20 @@ import torch
 from mmengine.config import Config
 
 import llava_mm  # noqa: F401  (registers the modules)
+from llava_mm.apis.runner_args import (
+    add_launcher_args,
+    check_batch_size,
+    export_local_rank,
+    launcher_rank,
+    load_config,
+    set_launcher_and_work_dir,
+)
 from llava_mm.engine import LlavaRunner
 from llava_mm.engine.config_text import TextOnceConfig
 from llava_mm.engine.resume_check import RESUME_FLAG
 from llava_mm.engine.run_lock import WorkDirLock
 from llava_mm.registry import RUNNERS
 from llava_mm.utils.cfg_options import add_cfg_options_arg
-from llava_mm.apis.runner_args import (add_launcher_args, check_batch_size,
-                                       export_local_rank, launcher_rank,
-                                       load_config, set_launcher_and_work_dir)
 from llava_mm.utils.user_errors import run_tool
 
 

@@ -23,6 +23,7 @@ from rich.progress import track
 from llava_mm.datasets.transforms import load_image_file, to_rgb_pil
 from llava_mm.registry import TRANSFORMS
 from llava_mm.utils.output_paths import check_not_inputs
+
 from .inference import prepare_model
 
 # What a directory given as input contributes (other files are skipped).

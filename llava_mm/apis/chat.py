@@ -14,10 +14,14 @@ from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.logging import print_log
 from mmpretrain.structures import DataSample
-from transformers import (StoppingCriteria, StoppingCriteriaList,
-                          TextIteratorStreamer)
+from transformers import (
+    StoppingCriteria,
+    StoppingCriteriaList,
+    TextIteratorStreamer,
+)
 
 from llava_mm.conversation import Conversation
+
 from .base_inferencer import build_test_pipeline
 from .inference import prepare_model
 

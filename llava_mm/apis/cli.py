@@ -8,8 +8,11 @@ from typing import Optional
 import torch
 
 from llava_mm.apis import get_model
-from llava_mm.apis.chat import (DEFAULT_MAX_NEW_TOKENS, DEFAULT_TEMPERATURE,
-                                DEFAULT_TOP_P)
+from llava_mm.apis.chat import (
+    DEFAULT_MAX_NEW_TOKENS,
+    DEFAULT_TEMPERATURE,
+    DEFAULT_TOP_P,
+)
 from llava_mm.apis.model_index import is_config_path, model_entry
 from llava_mm.utils.errors import WeightsUnavailableError, cli_wording
 

@@ -4,6 +4,7 @@ from typing import Dict, List, Optional, Union
 from mmpretrain.structures import DataSample
 
 from llava_mm.registry import INFERENCERS
+
 from .base_inferencer import LlavaInferencer, image_item
 from .model_index import list_models as _list_models
 

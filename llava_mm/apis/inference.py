@@ -6,17 +6,19 @@ from typing import List, Optional, Union
 import torch
 from mmengine.config import Config
 
-from llava_mm.models.loading import check_local_file
-from llava_mm.models.quantization import parse_quantization
 from llava_mm.generation.engine import attach_engine
 from llava_mm.generation.strategy import check_setting
+from llava_mm.models.loading import check_local_file
+from llava_mm.models.quantization import parse_quantization
 from llava_mm.registry import MODELS
 from llava_mm.utils.devices import check_device
 from llava_mm.utils.dtypes import to_torch_dtype
-from llava_mm.utils.hub import check_local_path
 from llava_mm.utils.generation_args import check_generation_cfg
+from llava_mm.utils.hub import check_local_path
+
 from .load_options import LoadOptions
 from .model_index import is_config_path, model_entry
+
 
 def default_device() -> str:
     return 'cuda' if torch.cuda.is_available() else 'cpu'

@@ -136,9 +136,12 @@ def save_llava_hf_processor(cfg: Config, out_dir: str, tokenizer):
     Returns:
         transformers.ProcessorMixin: The saved processor.
     """
-    from transformers import (LlavaImageProcessorPil,
-                              LlavaNextImageProcessorPil, LlavaNextProcessor,
-                              LlavaProcessor)
+    from transformers import (
+        LlavaImageProcessorPil,
+        LlavaNextImageProcessorPil,
+        LlavaNextProcessor,
+        LlavaProcessor,
+    )
 
     from llava_mm.models.data_preprocessor import CLIP_MEAN, CLIP_STD
     m = cfg.model

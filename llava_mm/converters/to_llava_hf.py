@@ -26,8 +26,16 @@ from llava_mm.constants import LM_PREFIX as LM
 from llava_mm.constants import VISION_PREFIX as VISION
 from llava_mm.models.builders import lang_config
 from llava_mm.models.loading import read_state_dict
-from .key_maps import (CLIP_CLS, CLIP_POS, CLIP_VISION_NAMES, HF_VISION,
-                       LLAVA_HF_LM_NAMES, rename)
+
+from .key_maps import (
+    CLIP_CLS,
+    CLIP_POS,
+    CLIP_VISION_NAMES,
+    HF_VISION,
+    LLAVA_HF_LM_NAMES,
+    rename,
+)
+
 
 def hf_vocab_size(text_vocab: int) -> int:
     """llava-hf's vocabulary: text + ``<image>`` + ``<pad>``, padded to 64."""

@@ -14,8 +14,15 @@ import torch
 from llava_mm.constants import LM_PREFIX as LM
 from llava_mm.constants import VISION_PREFIX as VISION
 from llava_mm.utils.safe_load import load_checkpoint_file, open_safetensors
-from .key_maps import (CLIP_CLS, CLIP_POS, CLIP_VISION_NAMES, HF_RENAMED,
-                       LLAVA_HF_LM_NAMES, rename)
+
+from .key_maps import (
+    CLIP_CLS,
+    CLIP_POS,
+    CLIP_VISION_NAMES,
+    HF_RENAMED,
+    LLAVA_HF_LM_NAMES,
+    rename,
+)
 
 
 def iter_checkpoint_dir(src: str) -> Iterator[Tuple[str, Callable]]:

@@ -17,9 +17,12 @@ import torch
 from mmcv.transforms import BaseTransform
 from PIL import Image
 
-from llava_mm.utils.image_grid import (best_resolution, check_pinpoints,
-                                      fit_size)
 from llava_mm.registry import TRANSFORMS
+from llava_mm.utils.image_grid import (
+    best_resolution,
+    check_pinpoints,
+    fit_size,
+)
 
 
 @TRANSFORMS.register_module()

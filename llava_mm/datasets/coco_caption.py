@@ -6,8 +6,13 @@ from mmpretrain.datasets import COCOCaption as _MMPretrainCOCOCaption
 
 from llava_mm.registry import DATASETS
 from llava_mm.utils.data_files import describe, load_json, require_keys
-from .coco_utils import (ImagePrefixMixin, NonEmptyMixin, drop_missing_images,
-                         image_id_of)
+
+from .coco_utils import (
+    ImagePrefixMixin,
+    NonEmptyMixin,
+    drop_missing_images,
+    image_id_of,
+)
 
 
 def _int_id(value) -> int:

@@ -7,8 +7,8 @@ from mmpretrain.datasets import COCOVQA as _MMPretrainCOCOVQA
 from llava_mm.conversation import check_question
 from llava_mm.registry import DATASETS
 from llava_mm.utils.data_files import describe, load_json, require_keys
-from .coco_utils import (NonEmptyMixin, drop_missing_images,
-                         index_images_by_id)
+
+from .coco_utils import NonEmptyMixin, drop_missing_images, index_images_by_id
 
 QUESTION_KEYS = ('image_id', 'question', 'question_id')
 ANNOTATION_KEYS = ('question_id', 'answers')

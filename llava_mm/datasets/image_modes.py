@@ -10,6 +10,7 @@ from typing import List, Union
 from PIL import Image
 
 from llava_mm.registry import TRANSFORMS
+
 from .transforms import ImageInput, to_rgb_pil
 
 # Default is the pipeline as configured (pad for LLaVA-1.5, crop for v1).

@@ -21,6 +21,7 @@ from mmengine.dataset import BaseDataset
 from llava_mm.conversation import check_question
 from llava_mm.registry import DATASETS
 from llava_mm.utils.data_files import load_jsonl
+
 from .coco_utils import NonEmptyMixin, drop_missing_images
 
 

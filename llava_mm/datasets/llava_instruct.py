@@ -7,8 +7,13 @@ from mmengine.dataset import BaseDataset
 from llava_mm.constants import IMAGE_TOKEN
 from llava_mm.registry import DATASETS
 from llava_mm.utils.data_files import describe, load_json, require_keys
-from .coco_utils import (ImagePrefixMixin, NonEmptyMixin, drop_missing_images,
-                         image_id_of)
+
+from .coco_utils import (
+    ImagePrefixMixin,
+    NonEmptyMixin,
+    drop_missing_images,
+    image_id_of,
+)
 
 
 def _strip_image_token(text: str) -> str:

@@ -8,6 +8,7 @@ from llava_mm.constants import MC_INSTRUCTION
 from llava_mm.conversation import check_question
 from llava_mm.registry import DATASETS
 from llava_mm.utils.data_files import mmbench_is_none, read_tsv
+
 from .llava_eval_questions import LLaVAEvalQuestions
 
 OPTION_LETTERS = ('A', 'B', 'C', 'D')

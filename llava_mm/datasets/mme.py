@@ -4,6 +4,7 @@ from typing import Dict, List, Tuple
 
 from llava_mm.constants import VQA_SHORT_ANSWER_SUFFIX
 from llava_mm.registry import DATASETS
+
 from .llava_eval_questions import LLaVAEvalQuestions
 
 YES_NO = ' Please answer yes or no.'

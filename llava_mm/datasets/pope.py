@@ -6,6 +6,7 @@ from typing import List, Optional, Sequence
 
 from llava_mm.registry import DATASETS
 from llava_mm.utils.data_files import load_jsonl
+
 from .llava_eval_questions import LLaVAEvalQuestions
 
 LABEL_PREFIX = 'coco_pope_'

@@ -5,8 +5,8 @@ from llava_mm.constants import IMAGE_TOKEN, MC_INSTRUCTION, SQA_OPTIONS
 from llava_mm.conversation import check_question
 from llava_mm.registry import DATASETS
 from llava_mm.utils.data_files import describe, load_json, require_keys
-from .llava_eval_questions import LLaVAEvalQuestions
 
+from .llava_eval_questions import LLaVAEvalQuestions
 
 
 @DATASETS.register_module()

@@ -4,6 +4,7 @@ from typing import List
 
 from llava_mm.registry import DATASETS
 from llava_mm.utils.data_files import describe, load_json, require_keys
+
 from .llava_eval_questions import LLaVAEvalQuestions
 
 

@@ -14,6 +14,7 @@ from mmengine.runner.checkpoint import _load_checkpoint_to_model
 from llava_mm.models.loading import resolve_file
 from llava_mm.registry import RUNNERS
 from llava_mm.utils.safe_load import load_checkpoint_file
+
 from .checkpoint_hook import restore_message_hub
 from .resume_check import apply_changes, check_resume
 

@@ -23,8 +23,12 @@ import time
 from typing import Dict, List, Optional, Sequence, Union
 
 import torch
-from mmengine.dist import (barrier, broadcast_object_list, get_dist_info,
-                           is_main_process)
+from mmengine.dist import (
+    barrier,
+    broadcast_object_list,
+    get_dist_info,
+    is_main_process,
+)
 from mmengine.evaluator import Evaluator
 from mmengine.fileio import dump
 from mmengine.logging import print_log
@@ -36,10 +40,16 @@ from tqdm import tqdm
 from llava_mm.evaluation.resumable_metric import resumable_metrics
 from llava_mm.models.sequence import ContextLengthError
 from llava_mm.registry import LOOPS
+
 from .batching import group_by_length, model_tokenizer, prompt_lengths
-from .predictions import (ID_KEYS, PredictionStore, checkpoint_fingerprint,
-                          dataset_fingerprint, runtime_fingerprint,
-                          stable_hash)
+from .predictions import (
+    ID_KEYS,
+    PredictionStore,
+    checkpoint_fingerprint,
+    dataset_fingerprint,
+    runtime_fingerprint,
+    stable_hash,
+)
 from .run_lock import WorkDirLock
 
 OUT_FORMATS = ('.json', '.pkl', '.pickle', '.yaml', '.yml')

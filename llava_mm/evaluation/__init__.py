@@ -7,8 +7,8 @@ from .resumable_metric import ResumableMetric, resumable_metrics
 from .seed_metric import SEEDAcc
 from .sqa_metric import ScienceQAMetric, sqa_letter
 from .textvqa_metric import TextVQAAcc, textvqa_accuracy
-from .vqa_answers import evalai_answer, normalize_answer, vqa_accuracy
 from .vizwiz_metric import ReportVizWiz
+from .vqa_answers import evalai_answer, normalize_answer, vqa_accuracy
 from .vqa_metric import ReportVQA, VQAAcc, sample_accuracy
 
 __all__ = [

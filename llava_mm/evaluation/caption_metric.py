@@ -16,8 +16,9 @@ from typing import Dict, List, Optional, Sequence
 
 from mmengine.logging import print_log
 
-from llava_mm.utils.data_files import describe, load_json, require_keys
 from llava_mm.registry import METRICS
+from llava_mm.utils.data_files import describe, load_json, require_keys
+
 from .resumable_metric import ResumableMetric
 
 SPICE_JARS = ('stanford-corenlp-3.6.0.jar',

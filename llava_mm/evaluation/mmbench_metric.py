@@ -10,6 +10,7 @@ from mmengine.logging import print_log
 from mmengine.utils import mkdir_or_exist
 
 from llava_mm.registry import METRICS
+
 from .bench_metric import FileWritingMetric, percent
 
 # Columns LLaVA's script leaves out of the submission file, and where it

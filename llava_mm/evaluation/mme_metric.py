@@ -6,6 +6,7 @@ from typing import Dict, List
 from mmengine.logging import print_log
 
 from llava_mm.registry import METRICS
+
 from .bench_metric import BenchmarkMetric
 
 PERCEPTION = ('existence', 'count', 'position', 'color', 'posters',

@@ -3,6 +3,7 @@ from collections import defaultdict
 from typing import Dict, List, Sequence
 
 from llava_mm.registry import METRICS
+
 from .bench_metric import BenchmarkMetric, percent
 
 NEGATIONS = ('No', 'not', 'no')

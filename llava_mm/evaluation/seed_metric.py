@@ -8,6 +8,7 @@ from mmengine.fileio import put_text
 from mmengine.logging import print_log
 
 from llava_mm.registry import METRICS
+
 from .bench_metric import FileWritingMetric, percent
 
 

@@ -5,6 +5,7 @@ from typing import Dict, List, Sequence
 
 from llava_mm.constants import SQA_OPTIONS
 from llava_mm.registry import METRICS
+
 from .bench_metric import BenchmarkMetric, percent
 
 _THE_ANSWER_IS = re.compile(r'The answer is ([A-Z]).')

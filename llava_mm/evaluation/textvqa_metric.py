@@ -3,6 +3,7 @@
 from typing import Dict, List, Sequence
 
 from llava_mm.registry import METRICS
+
 from .bench_metric import BenchmarkMetric
 from .vqa_answers import evalai_answer, leave_one_out_accuracy
 

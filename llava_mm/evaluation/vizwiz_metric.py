@@ -6,6 +6,7 @@ from mmengine.fileio import dump
 from mmengine.logging import print_log
 
 from llava_mm.registry import METRICS
+
 from .bench_metric import FileWritingMetric
 from .vqa_answers import evalai_answer
 

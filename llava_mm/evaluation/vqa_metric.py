@@ -17,9 +17,10 @@ from mmengine.fileio import dump
 from mmengine.logging import print_log
 
 from llava_mm.registry import METRICS
+
 from .bench_metric import SubmissionFileMixin
-from .vqa_answers import evalai_answer, vqa_accuracy
 from .resumable_metric import ResumableMetric
+from .vqa_answers import evalai_answer, vqa_accuracy
 
 ANSWER_TYPES = ('yes/no', 'number', 'other')
 

@@ -15,10 +15,16 @@ from transformers.generation import CompileConfig
 
 from llava_mm.ops.cpu.speedups import apply_cpu_kernels
 from llava_mm.utils.hf_compat import CACHE_KWARG
+
 from .kv_cache import PreallocatedCache, prefill_each
 from .logits_check import CheckFiniteLogits
-from .strategy import (KERNELS, STATIC_CACHE_STEP, GenerationStrategy,
-                       Setting, resolve_strategy)
+from .strategy import (
+    KERNELS,
+    STATIC_CACHE_STEP,
+    GenerationStrategy,
+    Setting,
+    resolve_strategy,
+)
 
 
 def check_context(lm: torch.nn.Module, prompt_len: int,

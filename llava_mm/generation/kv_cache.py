@@ -22,10 +22,12 @@ from typing import Optional
 import torch
 from transformers.cache_utils import Cache, DynamicCache, DynamicLayer
 from transformers.masking_utils import create_causal_mask
-from transformers.models.llama.modeling_llama import (LlamaAttention,
-                                                      LlamaDecoderLayer,
-                                                      LlamaModel,
-                                                      apply_rotary_pos_emb)
+from transformers.models.llama.modeling_llama import (
+    LlamaAttention,
+    LlamaDecoderLayer,
+    LlamaModel,
+    apply_rotary_pos_emb,
+)
 
 from llava_mm.utils.hf_compat import CACHE_KWARG
 

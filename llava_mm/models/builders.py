@@ -11,8 +11,8 @@ from typing import Optional
 import torch
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
-from llava_mm.registry import MODELS, TOKENIZER
 from llava_mm.ops.cpu.attention import ATTN_IMPLEMENTATION
+from llava_mm.registry import MODELS, TOKENIZER
 from llava_mm.utils.errors import WeightsUnavailableError  # noqa: F401
 from llava_mm.utils.hub import from_pretrained
 

@@ -23,12 +23,17 @@ from mmengine.model import BaseModel
 from mmpretrain.structures import DataSample
 from torch import nn
 
-from llava_mm.constants import (CAPTION_PROMPT, IGNORE_INDEX, IMAGE_TOKEN,
-                                IMAGE_TOKEN_INDEX)
+from llava_mm.constants import (
+    CAPTION_PROMPT,
+    IGNORE_INDEX,
+    IMAGE_TOKEN,
+    IMAGE_TOKEN_INDEX,
+)
 from llava_mm.conversation import prompt_templates
 from llava_mm.generation.engine import GenerationEngine, attach_engine
 from llava_mm.registry import MODELS, TOKENIZER
 from llava_mm.utils.generation_args import check_generation_cfg
+
 from .anyres import build_anyres, image_newline
 from .builders import _causal_lm  # noqa: F401  (registers the builders)
 from .data_preprocessor import build_data_preprocessor

@@ -18,8 +18,7 @@ from torch import nn
 
 from llava_mm.constants import VISION_PREFIX
 from llava_mm.utils.errors import local_copy_hint, unavailable
-from llava_mm.utils.safe_load import (load_checkpoint_file,
-                                      read_safetensors)
+from llava_mm.utils.safe_load import load_checkpoint_file, read_safetensors
 
 # Keys a released vision file may hold that LLaVA never uses: the final norm
 # (ln1, applied after the last block) and a classification head.

@@ -1,8 +1,11 @@
 """Train a small byte-level BPE tokenizer (offline models and tests)."""
 from typing import Iterable, Optional
 
-from llava_mm.constants import (CAPTION_PROMPT, V15_SYSTEM,
-                                VQA_SHORT_ANSWER_SUFFIX)
+from llava_mm.constants import (
+    CAPTION_PROMPT,
+    V15_SYSTEM,
+    VQA_SHORT_ANSWER_SUFFIX,
+)
 
 DEFAULT_CORPUS = [
     V15_SYSTEM,

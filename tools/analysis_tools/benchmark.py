@@ -36,8 +36,11 @@ from typing import List, Optional
 import torch
 
 # The harness sits beside this script (sys.path[0] when it is run).
-from llava_bench.checkpoints import (benchmark_config, make_tokenizer,
-                                     write_random_checkpoint)
+from llava_bench.checkpoints import (
+    benchmark_config,
+    make_tokenizer,
+    write_random_checkpoint,
+)
 from llava_bench.lowbit import lowbit_compare, lowbit_summary
 from llava_bench.runner import load_check, side_by_side, summary
 

@@ -32,14 +32,14 @@ def main() -> None:
     p.add_argument('--new-tokens', type=int, default=16)
     p.add_argument('--rounds', type=int, default=2)
     args = p.parse_args()
+    from e2e_benchmark import _prompt, hf_caption_inputs, hf_dir_with_processor
+    from llava_bench.runner import prepare
+    from llava_bench.timing import StepTimer, greedy_cfg
     from mmengine.config import Config
     from mmengine.registry import DefaultScope
     from mmengine.runner import Runner
     from transformers import AutoProcessor, LlavaForConditionalGeneration
 
-    from e2e_benchmark import _prompt, hf_caption_inputs, hf_dir_with_processor
-    from llava_bench.runner import prepare
-    from llava_bench.timing import StepTimer, greedy_cfg
     from llava_mm import init_model
     cfg, _, ckpt, hf_dir = prepare(args.preset, args.work_dir, 'bf16')
     hf_dir = hf_dir_with_processor(cfg, hf_dir, hf_dir + '_processor')

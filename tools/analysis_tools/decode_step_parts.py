@@ -43,9 +43,9 @@ def main() -> None:
     p.add_argument('--prompt-positions', type=int, default=16)
     p.add_argument('--steps', type=int, default=9)
     args = p.parse_args()
+    from llava_bench.timing import StepTimer, greedy_cfg
     from transformers import DynamicCache
 
-    from llava_bench.timing import StepTimer, greedy_cfg
     from llava_mm import init_model
     model = init_model(args.config, args.checkpoint, device='cpu',
                        dtype='bf16')

@@ -121,8 +121,12 @@ def hf_dir_with_processor(cfg, hf_dir: str, out_dir: str) -> str:
     The benchmark tokenizer gets ``<image>`` as an added token; the config
     copy points ``image_token_id`` at it (the weights are linked).
     """
-    from transformers import (AutoTokenizer, CLIPImageProcessor,
-                              LlavaConfig, LlavaProcessor)
+    from transformers import (
+        AutoTokenizer,
+        CLIPImageProcessor,
+        LlavaConfig,
+        LlavaProcessor,
+    )
     os.makedirs(out_dir, exist_ok=True)
     for name in os.listdir(hf_dir):
         if name.endswith(('.safetensors', '.json')) and \
@@ -265,6 +269,7 @@ def main(argv: Optional[List[str]] = None) -> dict:
     args = parse_args(argv)
     from llava_bench.checkpoints import benchmark_config
     from llava_bench.runner import machine_info, prepare
+
     from llava_mm import init_model
     from llava_mm.ops.cpu import native_bf16_matmul
     dtype = args.dtype

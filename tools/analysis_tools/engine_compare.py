@@ -32,8 +32,13 @@ import torch
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))  # llava_bench
 from llava_bench.runner import machine_info, prepare  # noqa: E402
-from llava_bench.timing import (hf_generate, make_requests,  # noqa: E402
-                                ours_generate, time_latency, time_throughput)
+from llava_bench.timing import (  # noqa: E402
+    hf_generate,
+    make_requests,
+    ours_generate,
+    time_latency,
+    time_throughput,
+)
 
 # Named engine settings (init_model's ``engine``). 'old' is the path of
 # main before the engine (a preallocated cache and a batched prompt pass

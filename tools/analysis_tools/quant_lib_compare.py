@@ -20,7 +20,9 @@ def candidates(ref: nn.Linear) -> dict:
     import bitsandbytes as bnb
     from torchao.quantization import Int8WeightOnlyConfig, quantize_
     from torchao.quantization.quantize_.workflows.nf4.nf4_tensor import (
-        linear_nf4, to_nf4)
+        linear_nf4,
+        to_nf4,
+    )
 
     from llava_mm.models.quantization import quantize_linear
     out_f, in_f = ref.weight.shape

@@ -79,8 +79,11 @@ def attention_case(rounds: int) -> dict:
 def prefill_case(rounds: int) -> dict:
     from transformers import LlamaConfig, LlamaModel
 
-    from llava_mm.generation.kv_cache import (CACHE_KWARG, PreallocatedCache,
-                                              prefill_each)
+    from llava_mm.generation.kv_cache import (
+        CACHE_KWARG,
+        PreallocatedCache,
+        prefill_each,
+    )
     torch.manual_seed(0)
     cfg = LlamaConfig(hidden_size=1536, intermediate_size=4096,
                       num_hidden_layers=4, num_attention_heads=12,

@@ -19,8 +19,10 @@ import os.path as osp
 from mmengine.config import Config
 
 from llava_mm.apis.model_index import is_config_path, model_entry
-from llava_mm.converters.hf_processor import (llava_hf_tokenizer,
-                                              save_llava_hf_processor)
+from llava_mm.converters.hf_processor import (
+    llava_hf_tokenizer,
+    save_llava_hf_processor,
+)
 from llava_mm.converters.to_llava_hf import export_llava_hf
 
 

@@ -17,8 +17,8 @@ import os.path as osp
 import torch
 
 from llava_mm.constants import LM_PREFIX
-from llava_mm.utils.dtypes import to_torch_dtype
 from llava_mm.models.loading import read_state_dict
+from llava_mm.utils.dtypes import to_torch_dtype
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -15,8 +15,10 @@ from typing import Optional, Tuple
 import torch
 from torch import nn
 from transformers import AttentionInterface
-from transformers.integrations.sdpa_attention import (repeat_kv,
-                                                      sdpa_attention_forward)
+from transformers.integrations.sdpa_attention import (
+    repeat_kv,
+    sdpa_attention_forward,
+)
 from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
 
 ATTN_IMPLEMENTATION = 'llava_mm_sdpa'

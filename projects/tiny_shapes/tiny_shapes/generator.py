@@ -33,8 +33,18 @@ import numpy as np
 
 from llava_mm.constants import CAPTION_PROMPT
 from llava_mm.constants import VQA_SHORT_ANSWER_SUFFIX as VQA_SUFFIX
-from .scene import (BASE_SIZE, COLOURS, GRID, KINDS, SIZES,  # noqa: F401
-                    Shape, demo_scene, render_scene, sample_scene)
+
+from .scene import (  # noqa: F401
+    BASE_SIZE,
+    COLOURS,
+    GRID,
+    KINDS,
+    SIZES,
+    Shape,
+    demo_scene,
+    render_scene,
+    sample_scene,
+)
 
 NUMBER_WORDS = {1: 'one', 2: 'two', 3: 'three'}
 # Question families (the templates below), in the order they are tried.

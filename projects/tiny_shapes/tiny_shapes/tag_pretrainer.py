@@ -19,8 +19,8 @@ from mmengine.model import BaseModel
 from mmpretrain.structures import DataSample
 from torch import nn
 
-from llava_mm.registry import MODELS
 from llava_mm.models.data_preprocessor import build_data_preprocessor
+from llava_mm.registry import MODELS
 
 
 @MODELS.register_module()

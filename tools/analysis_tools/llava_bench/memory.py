@@ -181,6 +181,7 @@ def child(impl: str, config: str, checkpoint: str, dtype: str,
 
     from llava_mm import get_model
     from llava_mm.utils.dtypes import to_torch_dtype
+
     from .timing import StepTimer, hf_generate, make_requests, ours_generate
     cfg = Config.fromfile(config)
     images, prompts = make_requests(1, cfg.model.vision_encoder.img_size)

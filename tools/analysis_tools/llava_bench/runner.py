@@ -8,19 +8,33 @@ from typing import Dict, List, Optional, Sequence
 
 import torch
 
-from llava_mm.registry import MODELS
-from .checkpoints import (benchmark_config, make_tokenizer,
-                          write_random_checkpoint)
 from llava_mm.constants import LM_PREFIX
 from llava_mm.converters.to_llava_hf import export_llava_hf
 from llava_mm.ops.cpu import native_bf16_matmul
 from llava_mm.ops.cpu.features import cpu_features
+from llava_mm.registry import MODELS
 from llava_mm.utils.dtypes import to_torch_dtype
+
+from .checkpoints import (
+    benchmark_config,
+    make_tokenizer,
+    write_random_checkpoint,
+)
 from .limits import distance_to_limits, matmul_peak_gflops, prefill_flops
-from .memory import (drop_page_cache, measure_load, memory_read_gbps,
-                     parse_engine, read_seconds)
-from .timing import (hf_generate, make_requests, ours_generate, time_latency,
-                     time_throughput)
+from .memory import (
+    drop_page_cache,
+    measure_load,
+    memory_read_gbps,
+    parse_engine,
+    read_seconds,
+)
+from .timing import (
+    hf_generate,
+    make_requests,
+    ours_generate,
+    time_latency,
+    time_throughput,
+)
 
 GB = 1e9
 
