@@ -111,7 +111,8 @@ def check_local_files(model_cfg: Config, checkpoint: Optional[str]) -> None:
         FileNotFoundError: The checkpoint, tokenizer or language-model path
             does not exist (hub names and URLs are not checked here).
     """
-    if checkpoint is not None:
+    # A folder is a llava-hf checkpoint: load_llava_checkpoint converts it.
+    if checkpoint is not None and not osp.isdir(checkpoint):
         check_local_file(checkpoint, 'pretrained')
     for key, what in (('tokenizer', 'tokenizer'),
                       ('lang_encoder', 'language-model')):
