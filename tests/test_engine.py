@@ -203,6 +203,7 @@ def test_qwen2_variant_config_builds(tokenizer_dir):
 
 HARNESS = [osp.join(ROOT, 'tools', 'analysis_tools', f)
            for f in ('benchmark.py', 'e2e_benchmark.py', 'engine_compare.py',
+                     'next_7b_check.py',
                      'caption_batch_split.py', 'decode_step_parts.py')
            ] + glob.glob(
                osp.join(ROOT, 'tools', 'analysis_tools', 'llava_bench',
@@ -210,7 +211,7 @@ HARNESS = [osp.join(ROOT, 'tools', 'analysis_tools', f)
 # What the benchmark may take from llava_mm: the public API, the
 # converters, the registry, constants, a config's prompt text, dtype names,
 # tokenizer training and the CPU capability checks (for the report).
-PUBLIC = {'llava_mm': {'init_model', 'get_model'},
+PUBLIC = {'llava_mm': {'init_model', 'get_model', 'inference_model'},
           'llava_mm.converters.to_llava_hf': {'export_llava_hf',
                                               'llava_hf_input_ids'},
           'llava_mm.registry': {'MODELS'},
