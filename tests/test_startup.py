@@ -1,6 +1,7 @@
 """Start-up: what ``import llava_mm`` and the README commands import and
 print, and failing fast (local paths, an unreachable hub, no display, no
 test data)."""
+import ast
 import enum
 import importlib
 import importlib.util
@@ -312,6 +313,11 @@ def test_make_shapes_help_names_a_function_that_exists(capsys,
                                                        monkeypatch):
     project = osp.join(REPO, 'projects', 'tiny_shapes')
     monkeypatch.syspath_prepend(project)
+    # make_shapes.py imports the package as `tiny_shapes`; the tests import
+    # it as projects.tiny_shapes.tiny_shapes: one package, imported (and
+    # its model registered) once.
+    monkeypatch.setitem(sys.modules, 'tiny_shapes', importlib.import_module(
+        'projects.tiny_shapes.tiny_shapes'))
     spec = importlib.util.spec_from_file_location(
         'make_shapes', osp.join(project, 'make_shapes.py'))
     make_shapes = importlib.util.module_from_spec(spec)
@@ -323,5 +329,12 @@ def test_make_shapes_help_names_a_function_that_exists(capsys,
     names = re.findall(r'see ([\w.]+)', help_text)
     assert names
     for name in names:
+        # Read the named module's source rather than importing it: the
+        # project's package may already be imported under another name
+        # (projects.tiny_shapes...), and importing it again would register
+        # its models twice.
         module, attr = name.rsplit('.', 1)
-        assert callable(getattr(importlib.import_module(module), attr))
+        path = osp.join(project, *module.split('.')) + '.py'
+        tree = ast.parse(open(path).read())
+        assert attr in {n.name for n in tree.body
+                        if isinstance(n, ast.FunctionDef)}, (name, path)
