@@ -71,6 +71,9 @@ def test_auto_choices_per_device_and_cpu_kind():
                            features=AMD)
     assert one == GenerationStrategy(**{**amd.as_dict(),
                                         'prefill': 'batched'})
+    # Not compiled on a GPU: transformers' growing cache, not the static one.
+    assert resolve_strategy(dict(compile=False), 'cuda', FP16) == \
+        GenerationStrategy(cache='dynamic', compile=False)
     comp = resolve_strategy(dict(compile=True), 'cpu', BF16, features=AMD)
     assert (comp.cache, comp.compile, comp.bf16_gemv) == ('static', True,
                                                           True)
@@ -127,8 +130,8 @@ def test_get_model_applies_the_setting():
 def test_config_field_and_runner_built_model():
     """A config's top-level ``engine`` is the default, init_model's
     argument overrides it, a bad one fails before loading, and a model
-    built without init_model (a training Runner's) gets the 'auto' engine
-    without kernels at its first generate."""
+    built without init_model (a training Runner's) gets 'auto' without
+    compiling and without kernels at its first generate."""
     cfg = Config.fromfile(osp.join(ROOT, 'configs', 'llava',
                                    f'{NAME}.py'))
     cfg.engine = 'eager'

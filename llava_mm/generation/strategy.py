@@ -161,10 +161,15 @@ def resolve_strategy(setting: Setting, device_type: str,
         return auto
     chosen = {k: getattr(auto, k) if setting.get(k, 'auto') == 'auto'
               else setting[k] for k in KEYS}
+    cache_auto = setting.get('cache', 'auto') == 'auto'
     if chosen['compile'] and chosen['cache'] != 'static':
-        if setting.get('cache', 'auto') != 'auto':
+        if not cache_auto:
             raise ValueError("engine: compile=True needs cache='static'.")
         chosen['cache'] = 'static'
+    elif not chosen['compile'] and cache_auto and auto.cache == 'static':
+        # 'auto' chose the static cache for the compiled step; run eagerly,
+        # transformers' growing cache is the faster one.
+        chosen['cache'] = 'dynamic'
     if device_type != 'cpu':  # the CPU kernels do nothing elsewhere
         chosen.update({k: False for k in KERNELS})
     return GenerationStrategy(**chosen)

@@ -155,7 +155,7 @@ class Llava(PromptMixin, BaseModel):
         self.turn_tmpl = turn_tmpl
         # How generate runs on the device (llava_mm.generation.engine): set
         # by init_model; a model built otherwise (a training Runner) gets
-        # the 'auto' engine at its first generate.
+        # 'auto' without compiling or kernels at its first generate.
         self.engine: Optional[GenerationEngine] = None
         self.generation_cfg = dict(generation_cfg or {})
         self.mm_vision_select_layer = mm_vision_select_layer
@@ -363,7 +363,8 @@ class Llava(PromptMixin, BaseModel):
         cfg.setdefault('pad_token_id', tok.pad_token_id
                        if tok.pad_token_id is not None else tok.eos_token_id)
         batch = self.build_batch(images, data_samples)
-        engine = self.engine or attach_engine(self, kernels=False)
+        engine = self.engine or attach_engine(
+            self, dict(compile=False), kernels=False)
         return engine.generate(self.lang_encoder, batch['inputs_embeds'],
                                batch['attention_mask'], cfg)
 
