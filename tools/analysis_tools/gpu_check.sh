@@ -6,7 +6,7 @@
 #   run(command="bash tools/analysis_tools/gpu_check.sh", carry=[".gpu"])
 #
 # Every step has its own timeout and writes JSON under $OUT as it goes;
-# nothing runs in the background. About 8 minutes on one H200.
+# nothing runs in the background. At most 9 minutes (the step limits).
 #
 # 1. shapes: the shipped model on CUDA, fp16 auto (compiled), bf16 eager,
 #    int8, nf4: the CPU fp32 answers and caption, alone and batched?
@@ -44,7 +44,7 @@ step() {  # step NAME SECONDS CMD...
 { nvidia-smi; python3 -c 'import torch, transformers; print(torch.__version__, transformers.__version__)'; } \
     > "$OUT/machine.txt" 2>&1
 
-step shapes 150 python3 - "$OUT/shapes.json" <<'EOF'
+step shapes 120 python3 - "$OUT/shapes.json" <<'EOF'
 import json, os, sys
 from llava_mm import get_model, inference_model
 img, qs = 'demo/shapes.png', ['What shape is on the left?',
@@ -83,7 +83,7 @@ rm -rf "$W7"
 
 step shapes_data 30 python3 projects/tiny_shapes/make_shapes.py \
     --out data/shapes --split test --num-images 500 --seed 2024
-step test_py 90 python3 tools/test.py \
+step test_py 60 python3 tools/test.py \
     configs/llava/llava-tiny-shapes_vqa.py \
     checkpoints/llava-tiny-shapes/llava-tiny-shapes-a01aa8b8.pth \
     --dtype fp16 --work-dir "$OUT/test_py" \
