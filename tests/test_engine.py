@@ -71,9 +71,13 @@ def test_auto_choices_per_device_and_cpu_kind():
                            features=AMD)
     assert one == GenerationStrategy(**{**amd.as_dict(),
                                         'prefill': 'batched'})
-    # Not compiled on a GPU: transformers' growing cache, not the static one.
+    # Not compiled on a GPU: transformers' growing cache, not the static one;
+    # another cache asked for on a GPU: not compiled.
     assert resolve_strategy(dict(compile=False), 'cuda', FP16) == \
         GenerationStrategy(cache='dynamic', compile=False)
+    for cache in ('dynamic', 'preallocated'):
+        assert resolve_strategy(dict(cache=cache), 'cuda', FP16) == \
+            GenerationStrategy(cache=cache, compile=False)
     comp = resolve_strategy(dict(compile=True), 'cpu', BF16, features=AMD)
     assert (comp.cache, comp.compile, comp.bf16_gemv) == ('static', True,
                                                           True)

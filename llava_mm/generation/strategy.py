@@ -161,11 +161,15 @@ def resolve_strategy(setting: Setting, device_type: str,
         return auto
     chosen = {k: getattr(auto, k) if setting.get(k, 'auto') == 'auto'
               else setting[k] for k in KEYS}
+    # A compiled step needs the static cache (check_setting refused the two
+    # asked for together otherwise); whichever of them was left to 'auto'
+    # follows the one that was set.
     cache_auto = setting.get('cache', 'auto') == 'auto'
     if chosen['compile'] and chosen['cache'] != 'static':
-        if not cache_auto:
-            raise ValueError("engine: compile=True needs cache='static'.")
-        chosen['cache'] = 'static'
+        if cache_auto:
+            chosen['cache'] = 'static'
+        else:  # a growing or preallocated cache asked for: run eagerly
+            chosen['compile'] = False
     elif not chosen['compile'] and cache_auto and auto.cache == 'static':
         # 'auto' chose the static cache for the compiled step; run eagerly,
         # transformers' growing cache is the faster one.
