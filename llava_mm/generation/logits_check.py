@@ -42,7 +42,7 @@ class CheckFiniteLogits(LogitsProcessor):
             if bool(bad.any()):
                 self._raise(bad, input_ids.shape[1])
             return scores
-        if self.bad is None or self.bad.shape != bad.shape:
+        if self.bad is None:  # the first step: (B, ) rows, prompt length
             self.bad, self.tokens_in = bad, input_ids.shape[1]
         else:
             self.bad = self.bad | bad
