@@ -164,7 +164,3 @@ def group_by_length(indices: Sequence[int], lengths: Sequence[int]
     order = sorted(range(len(indices)), key=lambda k: -lengths[k])
     return [indices[k] for k in order]
 
-
-def model_tokenizer(model: torch.nn.Module) -> Optional[object]:
-    """The tokenizer of a (possibly wrapped) model, if it has one."""
-    return getattr(getattr(model, 'module', model), 'tokenizer', None)

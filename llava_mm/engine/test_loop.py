@@ -41,7 +41,7 @@ from llava_mm.evaluation.resumable_metric import resumable_metrics
 from llava_mm.models.sequence import ContextLengthError
 from llava_mm.registry import LOOPS
 
-from .batching import group_by_length, model_tokenizer, prompt_lengths
+from .batching import group_by_length, prompt_lengths
 from .predictions import (
     ID_KEYS,
     PredictionStore,
@@ -203,7 +203,7 @@ class ResumableTestLoop(TestLoop):
         mine = missing[rank::world_size]
         if self.group_by_length:
             mine = group_by_length(mine, prompt_lengths(
-                self.dataset, mine, model_tokenizer(self.runner.model)))
+                self.dataset, mine, getattr(self._model(), 'tokenizer', None)))
         if self.resume:
             print_log(f'{len(done)} of {len(self.dataset)} predictions '
                       f'restored from {self.runner.work_dir}; '
